@@ -1,0 +1,163 @@
+"""Errors of the pure protocol core (see the tree in :mod:`crypto.errors`)."""
+
+from __future__ import annotations
+
+from crypto.errors import InputError, UsageError
+
+__all__ = [
+    "AuthorisationError",
+    "BadSignatureError",
+    "BundleError",
+    "BundleTooLargeError",
+    "CertificateExpiredError",
+    "CertificateRevokedError",
+    "ChainError",
+    "EntryLimitError",
+    "HeaderSyntaxError",
+    "InvalidIdNumberError",
+    "NameConstraintError",
+    "OpError",
+    "PayloadDecryptError",
+    "PayloadMismatchError",
+    "RecordError",
+    "SchemaDefinitionError",
+    "StreamError",
+    "TrustError",
+    "UntrustedSignerError",
+    "ValidationError",
+]
+
+
+class BundleError(InputError):
+    """A bundle failed one of the numbered verification steps of docs/protocol.md."""
+
+    code = "bad_bundle"
+    #: The step of docs/protocol.md §4 that failed.
+    step: int = 0
+
+
+class BundleTooLargeError(BundleError):
+    """Step 1: the bundle, its header or its payload exceeds a configured limit."""
+
+    http_status = 413
+    code = "bundle_too_large"
+    step = 1
+
+
+class HeaderSyntaxError(BundleError):
+    """Step 2: the signature lines or the header JSON are malformed."""
+
+    code = "bad_header"
+    step = 2
+
+
+class BadSignatureError(BundleError):
+    """Step 3: the signature or the global signature does not verify."""
+
+    code = "bad_signature"
+    step = 3
+
+
+class UntrustedSignerError(BundleError):
+    """Step 4: the signing key is unknown, or its certificate is not valid for the sender."""
+
+    http_status = 403
+    code = "untrusted_signer"
+    step = 4
+
+
+class PayloadDecryptError(BundleError):
+    """Step 5: the payload cannot be decrypted with the receiver's identity."""
+
+    code = "payload_not_decryptable"
+    step = 5
+
+
+class PayloadMismatchError(BundleError):
+    """Step 6: the payload's hash, bundle id, sender or count disagrees with the header."""
+
+    code = "payload_mismatch"
+    step = 6
+
+
+class EntryLimitError(BundleError):
+    """Step 7: an entry cannot be decoded, or exceeds a count, length or nesting limit."""
+
+    code = "bad_entry"
+    step = 7
+
+
+class TrustError(InputError):
+    """A certificate, revocation list, receipt or authorisation is not acceptable."""
+
+    http_status = 403
+    code = "untrusted"
+
+
+class CertificateExpiredError(TrustError):
+    """A certificate is outside its validity window at the time of use."""
+
+    code = "certificate_expired"
+
+
+class CertificateRevokedError(TrustError):
+    """A certificate appears on a valid revocation list from its issuer."""
+
+    code = "certificate_revoked"
+
+
+class NameConstraintError(TrustError):
+    """An issuer certified a subject outside its jurisdiction, or a role it may not grant."""
+
+    code = "name_constraint"
+
+
+class ChainError(TrustError):
+    """A certificate chain does not lead to the configured root, or a signature in it fails."""
+
+    code = "bad_chain"
+
+
+class AuthorisationError(TrustError):
+    """A batch or package authorisation is missing, malformed or does not cover its ops."""
+
+    code = "not_authorised"
+
+
+class RecordError(InputError):
+    """A record or a field value violates the schema."""
+
+    http_status = 422
+    code = "bad_record"
+
+
+class ValidationError(RecordError):
+    """A record has one or more field problems; ``problems`` lists them all."""
+
+    code = "invalid_record"
+
+
+class InvalidIdNumberError(RecordError):
+    """A national ID number fails the GB 11643 rules."""
+
+    code = "invalid_id_number"
+
+
+class OpError(InputError):
+    """An op is malformed (unknown kind, missing field, bad clock)."""
+
+    http_status = 422
+    code = "bad_op"
+
+
+class StreamError(InputError):
+    """A bundle breaks its stream's order: a reused sequence number or a wrong previous hash."""
+
+    http_status = 409
+    code = "stream_order"
+
+
+class SchemaDefinitionError(UsageError):
+    """A schema table shipped or configured for the deployment is inconsistent."""
+
+    code = "bad_schema_definition"
