@@ -53,7 +53,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-__all__ = ["InputError", "MusterError", "StateError", "UsageError"]
+__all__ = [
+    "DecryptionError",
+    "InputError",
+    "KeyFormatError",
+    "KeystoreError",
+    "MusterError",
+    "SignatureError",
+    "StateError",
+    "UsageError",
+    "WrongPassphraseError",
+]
 
 
 class MusterError(Exception):
@@ -119,3 +129,38 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return str(value)
+
+
+class KeyFormatError(InputError):
+    """A key, recipient, identity or signature text is not in the expected format."""
+
+    code = "bad_key_format"
+
+
+class SignatureError(InputError):
+    """A signature does not verify under the given public key."""
+
+    http_status = 403
+    code = "bad_signature"
+
+
+class DecryptionError(InputError):
+    """Ciphertext cannot be decrypted with the given identities, or it is damaged."""
+
+    code = "not_decryptable"
+
+
+class KeystoreError(InputError):
+    """A keystore file is damaged, of an unknown version, or asks for unsafe parameters."""
+
+    code = "bad_keystore"
+
+
+class WrongPassphraseError(KeystoreError):
+    """The passphrase does not unlock the keystore."""
+
+    http_status = 401
+    code = "wrong_passphrase"
+
+    def diagnostics(self) -> str:
+        return "Check the passphrase (or the file given with --passphrase-file) and try again."
