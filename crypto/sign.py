@@ -55,10 +55,19 @@ Random = Callable[[int], bytes]
 
 
 def _b64decode(text: str, what: str) -> bytes:
+    """Decode strict, canonical base64: one text for each byte string.
+
+    Unused padding bits must be zero, so that no two texts decode to the same bytes
+    (otherwise a flipped bit in a signature line could go unnoticed).
+    """
+    text = text.strip()
     try:
-        return base64.b64decode(text.strip(), validate=True)
+        data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise KeyFormatError(f"{what}: not valid base64") from exc
+    if base64.b64encode(data).decode("ascii") != text:
+        raise KeyFormatError(f"{what}: not canonical base64")
+    return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from crypto.sign import ALG_PREHASHED, MinisignSignature, PublicKey
 from protocol.bundle.header import BundleHeader
 from protocol.bundle.limits import DEFAULT_LIMITS, BundleLimits
 from protocol.bundle.payload import decode_preamble, iter_entries
+from protocol.bundle.seal import UNTRUSTED_COMMENT
 from protocol.errors import (
     BadSignatureError,
     BundleTooLargeError,
@@ -170,9 +171,20 @@ def verify_bundle(
         signature = MinisignSignature.from_lines(lines)
     except KeyFormatError as exc:
         raise HeaderSyntaxError(f"signature lines: {exc.message}") from exc
+    if signature.untrusted_comment != UNTRUSTED_COMMENT:
+        # Not signed (minisign never signs line 1), but fixed: Muster writes nothing else,
+        # so any change to it is tampering and is refused as such.
+        raise HeaderSyntaxError("signature line 1 is not Muster's untrusted comment")
     if signature.algorithm != ALG_PREHASHED:
         raise HeaderSyntaxError("signature must be prehashed (minisign 'ED'), found legacy 'Ed'")
     header = BundleHeader.from_json(signature.trusted_comment)
+    if header.count > limits.max_entries or header.payload_size > limits.max_bundle_bytes:
+        # A size limit (step 1) that can only be read once the header parses.
+        raise BundleTooLargeError(
+            f"bundle {header.bundle_id} declares {header.count} entries and a "
+            f"{header.payload_size}-byte payload; limits {limits.max_entries} entries, "
+            f"{limits.max_bundle_bytes} bytes"
+        )
     source.seek(offset)
     if source.read(len(AGE_MAGIC)) != AGE_MAGIC:
         raise HeaderSyntaxError("payload is not a binary age v1 file")

@@ -1,0 +1,146 @@
+"""A small province PKI for tests: root → province → city → district hub → town node,
+with an approver at the town and an administrator at the district.
+
+Signing keys come from fixed seeds, so certificates and signatures are reproducible.
+age identities are generated (pyrage offers no seed), except where a test needs
+fixed ones (tests/vectors keeps its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crypto.age import AgeIdentity
+from crypto.keys import KeyPair
+from crypto.sign import SigningKey
+from protocol.bundle import DEFAULT_LIMITS, BundleKind, BundleLimits, seal_bundle
+from protocol.bundle.seal import SealedBundle
+from protocol.trust import (
+    Certificate,
+    CertificateTrust,
+    Role,
+    TrustAnchor,
+    TrustStore,
+    issue_certificate,
+)
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+YEAR = timedelta(days=365)
+
+
+def seeded_key(label: str) -> SigningKey:
+    return SigningKey(hashlib.blake2b(label.encode(), digest_size=32).digest())
+
+
+def serial_for(label: str) -> str:
+    return hashlib.blake2b(label.encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class Party:
+    subject: str
+    keys: KeyPair
+    cert: Certificate | None = None
+
+
+@dataclass
+class Pki:
+    """Everyone in a three-level tree, with certificates valid around ``NOW``."""
+
+    root: Party
+    anchor: TrustAnchor
+    parties: dict[str, Party] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls) -> Pki:
+        root = Party("370000/root", KeyPair(seeded_key("root"), AgeIdentity.generate()))
+        pki = cls(root=root, anchor=TrustAnchor(root.keys.signing.public_key, "370000"))
+        pki.add("province", "370000", Role.HUB, issuer=root)
+        pki.add("city", "370100", Role.HUB, issuer="province")
+        pki.add("district", "370102", Role.HUB, issuer="city")
+        pki.add("node", "370102001-01", Role.NODE, issuer="district")
+        pki.add("approver", "370102001/li.na", Role.APPROVER, issuer="district")
+        pki.add("admin", "370102/wang.fang", Role.ADMIN, issuer="district")
+        pki.add("other_district", "370103", Role.HUB, issuer="city")
+        pki.add("other_node", "370103001-01", Role.NODE, issuer="other_district")
+        return pki
+
+    def add(
+        self,
+        name: str,
+        subject: str,
+        role: Role,
+        *,
+        issuer: str | Party,
+        not_before: datetime = NOW - YEAR,
+        not_after: datetime = NOW + YEAR,
+    ) -> Party:
+        parent = issuer if isinstance(issuer, Party) else self.parties[issuer]
+        keys = KeyPair(seeded_key(name + subject), AgeIdentity.generate())
+        party = Party(subject, keys)
+        party.cert = issue_certificate(
+            issuer_key=parent.keys.signing,
+            issuer=parent.subject,
+            serial=serial_for(name + subject + str(not_after)),
+            subject=subject,
+            role=role,
+            sign_key=keys.signing.public_key,
+            age=keys.age.recipient if role in (Role.HUB, Role.NODE) else None,
+            not_before=not_before,
+            not_after=not_after,
+            name=name,
+        )
+        self.parties[name] = party
+        return party
+
+    def __getitem__(self, name: str) -> Party:
+        return self.parties[name]
+
+    def certificates(self) -> list[Certificate]:
+        return [p.cert for p in self.parties.values() if p.cert is not None]
+
+    def store(self) -> TrustStore:
+        return TrustStore(self.anchor).with_certificates(self.certificates())
+
+    def trust(self, now: datetime = NOW) -> CertificateTrust:
+        return CertificateTrust(self.store(), now)
+
+
+def seal(
+    entries: Iterable[Any],
+    *,
+    sender: Party,
+    to: Party,
+    kind: BundleKind = BundleKind.DELTA,
+    seq: int = 1,
+    prev: str | None = None,
+    created: datetime = NOW,
+    bundle_id: str = "0123456789abcdef0123456789abcdef",
+    auth: dict[str, Any] | None = None,
+    limits: BundleLimits = DEFAULT_LIMITS,
+    extra_recipients: Iterable[AgeIdentity] = (),
+) -> tuple[bytes, SealedBundle]:
+    """Seal entries from ``sender`` to ``to`` in memory."""
+    out, spool = io.BytesIO(), io.BytesIO()
+    sealed = seal_bundle(
+        entries,
+        kind=kind,
+        sender=sender.subject,
+        recipient=to.subject,
+        seq=seq,
+        prev=prev,
+        created=created,
+        bundle_id=bundle_id,
+        signer=sender.keys.signing,
+        recipients=[to.keys.age.recipient, *(i.recipient for i in extra_recipients)],
+        out=out,
+        spool=spool,
+        auth=auth,
+        limits=limits,
+    )
+    return out.getvalue(), sealed

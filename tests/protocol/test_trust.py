@@ -1,0 +1,213 @@
+"""Certificates, chains with name constraints, revocation lists, receipts and authorisations."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from protocol.errors import (
+    AuthorisationError,
+    CertificateExpiredError,
+    CertificateRevokedError,
+    ChainError,
+    NameConstraintError,
+    TrustError,
+)
+from protocol.trust import (
+    Authorisation,
+    Certificate,
+    Receipt,
+    ReceiptStatus,
+    RevocationList,
+    RevocationReason,
+    Revoked,
+    Role,
+    authorise,
+    issue_receipt,
+    issue_revocation_list,
+    manifest_hash,
+    verify_authorisation,
+)
+from tests.pki import NOW, YEAR, Pki
+
+PKI = Pki.build()
+OPS = [f"{i:032x}" for i in range(5)]
+
+
+def test_certificate_files_round_trip_and_verify() -> None:
+    cert = PKI["node"].cert
+    again = Certificate.from_bytes(cert.to_bytes())
+    assert again == cert
+    again.verify_signature(PKI["district"].keys.signing.public_key)
+    assert Certificate.from_bytes(cert.to_dict()) == cert
+
+
+def test_a_chain_validates_up_to_the_root() -> None:
+    chain = PKI.store().validate(PKI["approver"].cert, NOW)
+    assert [c.subject for c in chain] == ["370102001/li.na", "370102", "370100", "370000"]
+
+
+def test_an_altered_certificate_fails_its_chain() -> None:
+    body = json.loads(PKI["node"].cert.to_bytes())
+    body["body"]["role"] = "hub"
+    forged = Certificate.from_bytes(json.dumps(body))
+    with pytest.raises(ChainError, match="issuer signature does not verify"):
+        PKI.store().validate(forged, NOW)
+
+
+def test_a_certificate_whose_issuer_is_unknown_has_no_chain() -> None:
+    pki = Pki.build()
+    store = type(pki.store())(pki.anchor).with_certificates([pki["node"].cert])
+    with pytest.raises(ChainError, match="issuer 370102 is not known"):
+        store.validate(pki["node"].cert, NOW)
+
+
+def test_root_certifies_only_inside_its_province() -> None:
+    pki = Pki.build()
+    foreign = pki.add("foreign", "410000", Role.HUB, issuer=pki.root)
+    with pytest.raises(NameConstraintError, match="outside the root's jurisdiction 370000"):
+        pki.store().validate(foreign.cert, NOW)
+
+
+def test_a_hub_cannot_certify_a_sibling_city() -> None:
+    pki = Pki.build()
+    sibling = pki.add("sibling", "370200", Role.HUB, issuer="city")
+    with pytest.raises(NameConstraintError, match="outside issuer 370100's jurisdiction"):
+        pki.store().validate(sibling.cert, NOW)
+
+
+def test_expiry_is_checked_at_the_time_of_use() -> None:
+    cert = PKI["node"].cert
+    PKI.store().validate(cert, NOW + YEAR - timedelta(days=1))
+    with pytest.raises(CertificateExpiredError, match="valid from"):
+        PKI.store().validate(cert, NOW + YEAR + timedelta(days=1))
+
+
+def test_revoking_an_intermediate_revokes_everything_below_it() -> None:
+    pki = Pki.build()
+    crl = issue_revocation_list(
+        issuer_key=pki["city"].keys.signing, issuer="370100", number=1, issued_at=NOW,
+        entries=[Revoked(serial=pki["district"].cert.serial, revoked_at=NOW,
+                         reason=RevocationReason.CESSATION)],
+    )  # fmt: skip
+    store = pki.store().with_revocation_list(crl)
+    with pytest.raises(CertificateRevokedError, match="revoked by 370100"):
+        store.validate(pki["node"].cert, NOW + timedelta(minutes=1))
+    store.validate(pki["node"].cert, NOW - timedelta(minutes=1))
+
+
+def test_revocation_lists_round_trip_and_newer_numbers_win() -> None:
+    pki = Pki.build()
+    key = pki["district"].keys.signing
+
+    def crl(number: int, serials: list[str]) -> RevocationList:
+        return issue_revocation_list(
+            issuer_key=key, issuer="370102", number=number, issued_at=NOW,
+            entries=[Revoked(serial=s, revoked_at=NOW, reason=RevocationReason.SUPERSEDED)
+                     for s in serials],
+        )  # fmt: skip
+
+    first = crl(1, [pki["node"].cert.serial])
+    assert RevocationList.from_bytes(first.to_bytes()) == first
+    store = pki.store().with_revocation_list(crl(2, [])).with_revocation_list(first)
+    store.validate(pki["node"].cert, NOW + timedelta(days=1))  # list 1 is older: ignored
+
+
+def test_a_revocation_list_signed_by_someone_else_is_refused() -> None:
+    pki = Pki.build()
+    forged = issue_revocation_list(
+        issuer_key=pki["node"].keys.signing, issuer="370102", number=1, issued_at=NOW, entries=[]
+    )
+    with pytest.raises(ChainError, match="issuer 370102 with key"):
+        pki.store().with_revocation_list(forged)
+
+
+def test_receipts_round_trip_and_verify() -> None:
+    key = PKI["district"].keys.signing
+    receipt = issue_receipt(
+        key=key, bundle_id="a" * 32, bundle_hash="b" * 64, sender="370102001-01",
+        receiver="370102", seq=4, status=ReceiptStatus.ACCEPTED, received_at=NOW,
+    )  # fmt: skip
+    again = Receipt.from_bytes(receipt.to_bytes())
+    assert again == receipt
+    again.verify_signature(key.public_key)
+    with pytest.raises(TrustError, match="signed by another key"):
+        again.verify_signature(PKI["node"].keys.signing.public_key)
+
+
+def test_a_receipt_with_an_altered_status_fails() -> None:
+    key = PKI["district"].keys.signing
+    receipt = issue_receipt(
+        key=key, bundle_id="a" * 32, bundle_hash="b" * 64, sender="370102001-01",
+        receiver="370102", seq=4, status=ReceiptStatus.REJECTED, received_at=NOW,
+        reason="signature does not verify", reason_code="bad_signature",
+    )  # fmt: skip
+    body = json.loads(receipt.to_bytes())
+    body["body"]["status"] = "accepted"
+    with pytest.raises(TrustError, match="signature does not verify"):
+        Receipt.from_bytes(json.dumps(body)).verify_signature(key.public_key)
+
+
+def _authorise(by: str = "approver", ops: list[str] = OPS, origin: str = "370102001-01"):
+    party = PKI[by]
+    return authorise(
+        key=party.keys.signing, by=party.subject, batch_id="c" * 32, origin=origin,
+        op_ids=ops, signed_at=NOW,
+    )  # fmt: skip
+
+
+def test_an_approvers_authorisation_covers_exactly_its_ops() -> None:
+    auth = Authorisation.from_dict(_authorise().to_dict())
+    verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370102001-01")
+    with pytest.raises(AuthorisationError, match="ops differ from the manifest"):
+        verify_authorisation(auth, op_ids=[*OPS[:-1], "f" * 32], store=PKI.store(),
+                             origin="370102001-01")  # fmt: skip
+    with pytest.raises(AuthorisationError, match="6 ops, authorisation covers 5"):
+        verify_authorisation(auth, op_ids=[*OPS, "e" * 32], store=PKI.store(),
+                             origin="370102001-01")  # fmt: skip
+
+
+def test_manifest_order_matters() -> None:
+    assert manifest_hash(OPS) != manifest_hash(list(reversed(OPS)))
+
+
+def test_an_approver_of_one_town_cannot_authorise_another() -> None:
+    auth = _authorise(origin="370103001-01")
+    with pytest.raises(AuthorisationError, match="may not authorise batches of 370103001-01"):
+        verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370103001-01")
+
+
+def test_a_node_key_is_not_an_approver() -> None:
+    auth = _authorise(by="node")
+    with pytest.raises(AuthorisationError, match="holds no approver certificate"):
+        verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370102001-01")
+
+
+def test_an_authorisation_for_another_origin_is_refused() -> None:
+    auth = _authorise()
+    with pytest.raises(AuthorisationError, match="authorised for 370102001-01, not for"):
+        verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370102001-02")
+
+
+def test_an_administrator_authorises_a_hub_package() -> None:
+    auth = _authorise(by="admin", origin="370102")
+    verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370102", role=Role.ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(type="muster-receipt"), "expected a muster-authorisation"),
+        (lambda d: d.update(v=2), "version 2 not supported"),
+        (lambda d: d.update(sig="!!"), "sig is not base64"),
+        (lambda d: d["body"].update(batch="zz"), "field 'batch' missing or malformed"),
+        (lambda d: d["body"].pop("at"), "expected YYYY-MM-DDTHH:MM:SSZ"),
+    ],
+)
+def test_malformed_authorisations_are_refused(mutate, message: str) -> None:
+    document = _authorise().to_dict()
+    mutate(document)
+    with pytest.raises(AuthorisationError, match=message):
+        Authorisation.from_dict(document)
