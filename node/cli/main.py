@@ -56,9 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_module(
-    name: str, sub: argparse._SubParsersAction[argparse.ArgumentParser]
-) -> None:
+def _register_module(name: str, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:

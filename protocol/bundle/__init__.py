@@ -10,6 +10,7 @@ from protocol.bundle.open import (
     SignerTrust,
     StaticTrust,
     VerifiedBundle,
+    inspect_bundle,
     open_bundle,
     verify_bundle,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "StaticTrust",
     "VerifiedBundle",
     "bundle_file_hash",
+    "inspect_bundle",
     "open_bundle",
     "seal_bundle",
     "verify_bundle",

@@ -47,6 +47,7 @@ __all__ = [
     "SignerTrust",
     "StaticTrust",
     "VerifiedBundle",
+    "inspect_bundle",
     "open_bundle",
     "verify_bundle",
 ]
@@ -149,16 +150,15 @@ def _split_signature_lines(
     return lines, ends[3] + 1
 
 
-def verify_bundle(
-    source: IO[bytes], *, trust: SignerTrust, limits: BundleLimits = DEFAULT_LIMITS
-) -> VerifiedBundle:
-    """Run steps 1–4 on a bundle read from a seekable binary stream.
+def inspect_bundle(
+    source: IO[bytes], *, limits: BundleLimits = DEFAULT_LIMITS
+) -> tuple[BundleHeader, MinisignSignature, int]:
+    """Run steps 1–2 only: return the header *unverified*, its signature lines and the
+    payload offset. For display (``muster bundle inspect``); never for decisions.
 
     Raises:
         BundleTooLargeError: step 1.
         HeaderSyntaxError: step 2.
-        BadSignatureError: step 3.
-        UntrustedSignerError: step 4.
     """
     # Step 1: size limits.
     size = _file_size(source)
@@ -188,6 +188,22 @@ def verify_bundle(
     source.seek(offset)
     if source.read(len(AGE_MAGIC)) != AGE_MAGIC:
         raise HeaderSyntaxError("payload is not a binary age v1 file")
+    return header, signature, offset
+
+
+def verify_bundle(
+    source: IO[bytes], *, trust: SignerTrust, limits: BundleLimits = DEFAULT_LIMITS
+) -> VerifiedBundle:
+    """Run steps 1–4 on a bundle read from a seekable binary stream.
+
+    Raises:
+        BundleTooLargeError: step 1.
+        HeaderSyntaxError: step 2.
+        BadSignatureError: step 3.
+        UntrustedSignerError: step 4.
+    """
+    header, signature, offset = inspect_bundle(source, limits=limits)
+    size = _file_size(source)
 
     # Step 3: signature over the ciphertext, and the global signature over the header.
     key = trust.candidate_key(header, signature.key_id)

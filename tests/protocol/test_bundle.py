@@ -151,7 +151,7 @@ def _resign(data: bytes, change) -> bytes:
     header = BundleHeader.from_json(trusted.decode()[len("trusted comment: ") :])
     lied = dataclasses.replace(header, **change)
     signature = NODE.keys.signing.sign_minisign(
-        blake2b_512(ciphertext), trusted_comment=lied.to_json()
+        blake2b_512(ciphertext), trusted_comment=lied.to_json(), untrusted_comment=UNTRUSTED_COMMENT
     )
     return signature.to_bytes() + ciphertext
 
@@ -247,7 +247,9 @@ def test_garbage_in_the_payload_preamble_is_a_mismatch() -> None:
         payload_b2=blake2b_512(b"not zstd").hex(), payload_size=8,
     )  # fmt: skip
     signature = NODE.keys.signing.sign_minisign(
-        blake2b_512(ciphertext), trusted_comment=header.to_json()
+        blake2b_512(ciphertext),
+        trusted_comment=header.to_json(),
+        untrusted_comment=UNTRUSTED_COMMENT,
     )
     with pytest.raises(PayloadMismatchError, match="does not start with a bundle preamble"):
         _open(signature.to_bytes() + ciphertext)
