@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from crypto.errors import InputError, UsageError
 
 __all__ = [
@@ -12,7 +14,9 @@ __all__ = [
     "CertificateExpiredError",
     "CertificateRevokedError",
     "ChainError",
+    "DivisionCodeError",
     "EntryLimitError",
+    "FieldValueError",
     "HeaderSyntaxError",
     "InvalidIdNumberError",
     "NameConstraintError",
@@ -132,15 +136,57 @@ class RecordError(InputError):
 
 
 class ValidationError(RecordError):
-    """A record has one or more field problems; ``problems`` lists them all."""
+    """A record has one or more field problems; ``problems`` lists them all.
+
+    Attributes:
+        problems: the :class:`protocol.validation.Problem` values, in field order.
+    """
 
     code = "invalid_record"
 
+    def __init__(self, message: str, *, problems: tuple[Any, ...] = (), **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.problems: tuple[Any, ...] = tuple(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error with its problems (field, code and both messages) for the API."""
+        body = super().to_dict()
+        body["problems"] = [
+            {
+                "field": p.field,
+                "code": p.code,
+                "message_zh": p.message_zh,
+                "message_en": p.message_en,
+            }
+            for p in self.problems
+        ]
+        return body
+
+
+class FieldValueError(RecordError):
+    """One form or JSON value cannot be turned into its field's canonical encoding.
+
+    Attributes:
+        problem: the :class:`protocol.validation.Problem` to show beside the field.
+    """
+
+    code = "invalid_field_value"
+
+    def __init__(self, message: str, *, problem: Any, **fields: Any) -> None:
+        super().__init__(message, field=problem.field, rule=problem.code, **fields)
+        self.problem = problem
+
 
 class InvalidIdNumberError(RecordError):
-    """A national ID number fails the GB 11643 rules."""
+    """A national ID number fails the GB 11643 rules; the ``rule`` field names which."""
 
     code = "invalid_id_number"
+
+
+class DivisionCodeError(InputError):
+    """A division code or node id is malformed (digits, length or structure)."""
+
+    code = "bad_division_code"
 
 
 class OpError(InputError):

@@ -1,0 +1,1 @@
+"""Packaged schema and division tables (CSV), read with importlib.resources."""
