@@ -55,11 +55,15 @@ class Pki:
     root: Party
     anchor: TrustAnchor
     parties: dict[str, Party] = field(default_factory=dict)
+    #: Fixed age identities by party name (golden vectors); others are generated.
+    ages: dict[str, AgeIdentity] = field(default_factory=dict)
 
     @classmethod
-    def build(cls) -> Pki:
-        root = Party("370000/root", KeyPair(seeded_key("root"), AgeIdentity.generate()))
-        pki = cls(root=root, anchor=TrustAnchor(root.keys.signing.public_key, "370000"))
+    def build(cls, ages: dict[str, AgeIdentity] | None = None) -> Pki:
+        ages = ages or {}
+        root_age = ages.get("root") or AgeIdentity.generate()
+        root = Party("370000/root", KeyPair(seeded_key("root"), root_age))
+        pki = cls(root=root, anchor=TrustAnchor(root.keys.signing.public_key, "370000"), ages=ages)
         pki.add("province", "370000", Role.HUB, issuer=root)
         pki.add("city", "370100", Role.HUB, issuer="province")
         pki.add("district", "370102", Role.HUB, issuer="city")
@@ -81,7 +85,7 @@ class Pki:
         not_after: datetime = NOW + YEAR,
     ) -> Party:
         parent = issuer if isinstance(issuer, Party) else self.parties[issuer]
-        keys = KeyPair(seeded_key(name + subject), AgeIdentity.generate())
+        keys = KeyPair(seeded_key(name + subject), self.ages.get(name) or AgeIdentity.generate())
         party = Party(subject, keys)
         party.cert = issue_certificate(
             issuer_key=parent.keys.signing,
