@@ -33,7 +33,9 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     │   │   └── AuthorisationError
     │   ├── protocol.RecordError        a record or op violates the schema
     │   │   ├── ValidationError             carries the list of field problems
+    │   │   ├── FieldValueError             one value cannot be coerced to its field's type
     │   │   └── InvalidIdNumberError
+    │   ├── protocol.DivisionCodeError  a division code or node id is malformed
     │   ├── protocol.OpError            an op is malformed
     │   ├── protocol.StreamError        a bundle is out of order in its stream
     │   └── node.collector.CollectorError  a device answered badly (frame, status, timeout)
