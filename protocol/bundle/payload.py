@@ -36,7 +36,7 @@ __all__ = [
 ZSTD_LEVEL: Final = 3
 #: Target size of each chunk handed to the encryptor (near 1 MiB: see ARCHITECTURE §11).
 _CHUNK: Final = 1 << 20
-_READ_SIZE: Final = 1 << 16
+_READ_SIZE: Final = 1 << 20
 _MAX_PREAMBLE: Final = 4096
 
 Preamble = dict[str, Any]
@@ -208,7 +208,8 @@ def iter_entries(source: Any, *, expected_count: int, limits: BundleLimits) -> I
             raise PayloadMismatchError(
                 f"payload holds more entries than the header's count {expected_count}"
             )
-        if type(entry) in _CONTAINERS and _depth_exceeds(entry, max_depth):
+        kind = type(entry)
+        if (kind is dict or kind is list) and _depth_exceeds(entry, max_depth):
             raise EntryLimitError(
                 f"entry {index}: nested deeper than {max_depth} levels", entry=index
             )
@@ -220,18 +221,18 @@ def iter_entries(source: Any, *, expected_count: int, limits: BundleLimits) -> I
         raise PayloadMismatchError(f"payload holds {index} entries, header says {expected_count}")
 
 
-_CONTAINERS: Final = (dict, list)
+def _depth_exceeds(value: Any, budget: int) -> bool:
+    """True when ``value`` nests containers more than ``budget`` levels deep.
 
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when ``value`` nests containers deeper than ``limit`` (iterative, no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
+    Recursion is bounded by ``budget`` (at most ``max_nesting``, far below Python's
+    limit); it is the cheapest walk in CPython, and this runs on every entry.
+    """
+    if budget <= 0:
+        return True
+    for child in value.values() if type(value) is dict else value:
+        kind = type(child)
+        if (kind is dict or kind is list) and _depth_exceeds(child, budget - 1):
             return True
-        children = item.values() if type(item) is dict else item
-        stack.extend((child, depth + 1) for child in children if type(child) in _CONTAINERS)
     return False
 
 
