@@ -146,10 +146,11 @@ def _multi(field: FieldDef, raw: object) -> object:
     if not isinstance(raw, list | tuple | set | frozenset):
         raise _fail(field, "type", **type_names("list"))
     normalise = _NORMALISERS[field.type]
-    items = {normalise(field, item) for item in raw if not _blank(item)}
-    if not all(isinstance(item, str) for item in items):
+    items = [normalise(field, item) for item in raw if not _blank(item)]
+    texts = [item for item in items if isinstance(item, str)]
+    if len(texts) < len(items):
         raise _fail(field, "type", **type_names("list"))
-    return tuple(sorted(items)) if items else None  # type: ignore[type-var]
+    return tuple(sorted(set(texts))) if texts else None
 
 
 def coerce_value(field: FieldDef, raw: object) -> object:

@@ -94,15 +94,19 @@ def type_names(name: str) -> dict[str, str]:
 
 def make_problem(key: str, field: FieldDef | None, code: str, **params: str) -> Problem:
     """Return the problem ``code`` for ``field`` (``None`` for an unknown key)."""
-    zh_label, en_label = (field.label_zh, field.label_en) if field is not None else (key, key)
     zh, en = MESSAGES[code]
+    if field is None:
+        # An unknown field is named by its key, quoted as sent (not capitalised).
+        return Problem(
+            field=key,
+            code=code,
+            message_zh=zh.format(zh=key, **params),
+            message_en=en.format(en=key, **params),
+        )
+    english = en.format(en=field.label_en, **params)
     return Problem(
         field=key,
         code=code,
-        message_zh=zh.format(zh=zh_label, **params),
-        message_en=_capitalise(en.format(en=en_label, **params)),
+        message_zh=zh.format(zh=field.label_zh, **params),
+        message_en=english[:1].upper() + english[1:],
     )
-
-
-def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -155,10 +155,10 @@ def valid_records(
 ) -> dict[str, object]:
     """Realistic valid records of one category (drawn when not given).
 
-    Built by :func:`protocol.sample.realistic_record` from a Hypothesis-controlled
-    ``Random``, so failures replay; they do not shrink field by field.
+    Built by :func:`protocol.sample.realistic_record` from a ``Random`` seeded by
+    Hypothesis, so failures replay; they do not shrink field by field.
     """
     key = category or draw(category_keys(), label="category")
-    rng = draw(st.randoms(use_true_random=False), label="rng")
+    rng = draw(st.randoms(use_true_random=True), label="rng")
     division = draw(st.one_of(county_codes(), town_codes()), label="division")
     return realistic_record(rng, category=key, division_code=division, today=today)
