@@ -26,7 +26,7 @@ from protocol.schema import CATEGORY_FIELD, Applicable, FieldDef, Problem, Schem
 from protocol.schema._checks import Reject
 from protocol.schema._messages import make_problem
 
-__all__ = ["Problem", "check_record", "validate_record"]
+__all__ = ["Problem", "check_record", "validate_record", "validate_value"]
 
 #: The fields the ID number is cross-checked against (skipped if a schema lacks them).
 ID_NUMBER_FIELD: Final = "id_number"
@@ -200,3 +200,24 @@ def check_record(
             problems=problems,
             fields=fields,
         )
+
+
+def validate_value(
+    key: str, value: object, schema: Schema, *, today: date, divisions: Divisions
+) -> Problem | None:
+    """Return the problem of one field's value on its own, or ``None``.
+
+    Checks what needs no other field: the key exists, the value is canonical,
+    of the right type and allowed, dates are real and not after ``today``, ID
+    numbers and division codes are valid. Applicability, requirements and
+    cross-field rules need the whole record (:func:`validate_record`).
+    """
+    if not schema.has_field(key):
+        return _unknown(key, schema)
+    if value is None:
+        return None
+    try:
+        schema.checker(key)(value, today, divisions)
+    except Reject as reject:
+        return make_problem(key, schema.field(key), reject.code, **reject.params)
+    return None

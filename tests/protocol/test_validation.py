@@ -13,7 +13,7 @@ from protocol.errors import ValidationError
 from protocol.idnumber import check_digit, make_id_number
 from protocol.sample import realistic_record
 from protocol.schema import MESSAGES, Schema
-from protocol.validation import Problem, check_record, validate_record
+from protocol.validation import Problem, check_record, validate_record, validate_value
 
 from .strategies import TODAY, valid_records
 
@@ -502,3 +502,15 @@ def test_check_record_raises_with_every_problem() -> None:
     body = error.to_dict()
     assert body["error"] == "invalid_record"
     assert body["problems"][0]["message_en"] == "Sex disagrees with the ID number"
+
+
+def test_one_value_can_be_checked_on_its_own() -> None:
+    def check(key: str, value: object) -> tuple[str, str] | None:
+        problem = validate_value(key, value, SCHEMA, today=TODAY, divisions=DIVISIONS)
+        return None if problem is None else (problem.field, problem.code)
+
+    assert check("birth_date", "1949-12-31") is None
+    assert check("birth_date", None) is None
+    assert check("birth_date", "2099-01-01") == ("birth_date", "future_date")
+    assert check("hukou_division_code", "990102001") == ("hukou_division_code", "division_code")
+    assert check("shoe_size", 42) == ("shoe_size", "unknown_field")
