@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Final
 
 from crypto.errors import UsageError
-from protocol.divisions import Divisions, level_of
+from protocol.divisions import Divisions, Level, jurisdiction_prefix, level_of
 from protocol.idnumber import make_id_number
 from protocol.schema import CATEGORY_FIELD, FieldDef, FieldType, Schema
 from protocol.values import format_date
@@ -83,13 +83,13 @@ _SURNAMES: Final = (
 _MALE_CHARS: Final = "伟强军勇建国志明永刚海平东辉杰斌鹏涛成华兵利民庆林峰春德胜文武良"
 _FEMALE_CHARS: Final = "芳娜敏静丽艳娟霞秀英兰玉萍红梅琳燕婷雪慧颖桂珍凤洁琴云莲翠"
 _ROADS: Final = ("人民路", "解放路", "建设路", "和平街", "胜利街", "新华路", "中山路", "泉城路")
+#: Town names with the GB/T 10114 digits 7-9 range of their kind.
 _TOWNS: Final = (
-    ("城关", "街道"),
-    ("东关", "街道"),
-    ("新华", "街道"),
-    ("王庄", "镇"),
-    ("李集", "镇"),
-    ("柳河", "乡"),
+    ("城关街道", 1, 99),
+    ("新华街道", 1, 99),
+    ("王庄镇", 100, 199),
+    ("李集镇", 100, 199),
+    ("柳河乡", 200, 399),
 )
 _UNITS: Final = ("陆军某部", "海军某部", "空军某部", "火箭军某部", "武警某部", "战略支援部队某部")
 _AUTHORITIES: Final = ("县民政局", "市民政局", "省民政厅", "县退役军人事务局")
@@ -167,13 +167,24 @@ def _name(rng: random.Random, sex: str) -> str:
 
 
 def _county(rng: random.Random, divisions: Divisions, code: str) -> str:
-    """Return a current county-level code inside ``code`` (itself if county or below)."""
-    while len(code) == 6 and level_of(code).value < 6:
+    """Return a current county-level code inside ``code`` (its own if county or below)."""
+    while level_of(code).value < Level.COUNTY.value:
         children = divisions.children(code)
         if not children:
-            raise UsageError("sample: the division has no listed county below it")
+            raise UsageError("sample: expected a division with a listed county below it")
         code = rng.choice(children)
+    if not divisions.is_known(code[:6]):
+        raise UsageError("sample: expected a division code inside a listed county")
     return code[:6]
+
+
+def _town(rng: random.Random, division_code: str, county: str) -> tuple[str, str]:
+    """Return a town's 9-digit code and name: the given town, or one drawn in the county."""
+    name, low, high = rng.choice(_TOWNS)
+    prefix = jurisdiction_prefix(division_code)
+    if len(prefix) >= 9:
+        return prefix[:9], name
+    return f"{county}{rng.randint(low, high):03d}", name
 
 
 def _address(person: _Person, town: str) -> str:
@@ -302,8 +313,8 @@ def _fixups(person: _Person, record: dict[str, object], schema: Schema) -> None:
     """Make the fields that depend on each other agree."""
     rng = person.rng
     applicable = {f.key for f in schema.fields_for(person.categories)}
-    for key in ("consent_given", "informant_is_self"):
-        record[key] = True if key == "consent_given" else rng.random() < 0.85
+    record["consent_given"] = True
+    record["informant_is_self"] = rng.random() < 0.85
     if not record["informant_is_self"]:
         record["informant_name"] = _name(rng, rng.choice("12"))
     if "is_disabled" in applicable:
@@ -332,11 +343,13 @@ def realistic_record(
         category: a category key (``retired_soldier``); a disabled soldier also
             gets ``retired_soldier``, as most do.
         division_code: where the person is registered: a province, city or
-            county code (a current county inside it is drawn), or a town code.
+            county code (a current county inside it is drawn), or a town or
+            village code inside a listed county.
         today: the collection date's upper bound; all dates are on or before it.
 
     Raises:
-        UsageError: the category is unknown or the division has no county below it.
+        UsageError: the category is unknown, or the division has no listed county.
+        DivisionCodeError: the division code is malformed.
     """
     schema, divisions = Schema.default(), Divisions.default()
     categories = tuple(
@@ -360,13 +373,8 @@ def realistic_record(
         divisions=divisions,
     )
     _timeline(person)
-    town = (
-        division_code[:9]
-        if len(division_code) >= 9
-        else county + f"{rng.choice((rng.randint(1, 20), rng.randint(100, 120))):03d}"
-    )
+    town, town_name = _town(rng, division_code, county)
     town_code = town + f"{rng.randint(1, 399):03d}"
-    town_name = "".join(rng.choice(_TOWNS))
     record: dict[str, object] = {}
     for spec in schema.fields_for(categories):
         if spec.required or spec.required_when is not None or rng.random() < _OPTIONAL_FILL:

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 
+from crypto.errors import UsageError
 from protocol.divisions import Divisions
 from protocol.errors import ValidationError
 from protocol.idnumber import check_digit, make_id_number
@@ -83,6 +84,24 @@ def test_a_person_of_several_categories_is_valid_with_the_union_of_fields() -> N
     assert values["subject_category"] == ("disabled_soldier", "retired_soldier")
     assert "disability_level" in values
     assert _problems(values) == ()
+
+
+def test_sample_records_depend_only_on_the_seed() -> None:
+    def draw(seed: int) -> Record:
+        return realistic_record(
+            random.Random(seed), category="retired_soldier", division_code="370100", today=TODAY
+        )
+
+    assert draw(7) == draw(7)
+    assert draw(7) != draw(8)
+    assert str(draw(7)["hukou_division_code"]).startswith("3701")
+
+
+def test_sample_records_need_a_division_with_a_listed_county() -> None:
+    with pytest.raises(UsageError, match="inside a listed county"):
+        realistic_record(
+            random.Random(1), category="retired_soldier", division_code="990101", today=TODAY
+        )
 
 
 @given(valid_records())
