@@ -37,6 +37,7 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     │   │   └── InvalidIdNumberError
     │   ├── protocol.DivisionCodeError  a division code or node id is malformed
     │   ├── protocol.OpError            an op is malformed
+    │   ├── protocol.EntryError         a bundle entry's type or body is invalid
     │   ├── protocol.StreamError        a bundle is out of order in its stream
     │   └── node.collector.CollectorError  a device answered badly (frame, status, timeout)
     ├── UsageError                      the caller used an API wrongly   (HTTP 500)

@@ -15,6 +15,7 @@ __all__ = [
     "CertificateRevokedError",
     "ChainError",
     "DivisionCodeError",
+    "EntryError",
     "EntryLimitError",
     "FieldValueError",
     "HeaderSyntaxError",
@@ -207,3 +208,10 @@ class SchemaDefinitionError(UsageError):
     """A schema table shipped or configured for the deployment is inconsistent."""
 
     code = "bad_schema_definition"
+
+
+class EntryError(InputError):
+    """A bundle entry is of an unknown type or its body is invalid (protocol/entries.py)."""
+
+    http_status = 422
+    code = "bad_entry_content"

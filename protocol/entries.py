@@ -1,0 +1,296 @@
+"""Typed bundle entries: what a node or hub puts in a payload, and how it reads it back.
+
+The bundle layer carries entries opaquely (docs/protocol.md §3). Above it, every
+entry is a two-item msgpack array ``[tag, body]``; the tag says how to read the body:
+
+======== =============================================== =====================
+tag      body                                            in bundle kinds
+======== =============================================== =====================
+op       the op's positional wire form (docs/merge.md)   delta, package, decisions, baseline
+blob     ``{"id": "b2:<hex>", "type": <media type>,      delta, package, baseline
+         "data": <bin>}``
+manifest ``{"batch", "origin", "ops": [<op id bytes>…],   delta, package
+         "auth": <authorisation statement or null>}``
+cert     a certificate statement (JSON object)           trust, package
+crl      a revocation list statement                     trust
+decision ``{"bundle", "status", "reason", "by", "at",    decisions
+         "records": [<record id>…]}``
+receipt  a receipt statement                             receipt
+problem  ``{…}`` (cross-check findings, docs/crosscheck) problems
+======== =============================================== =====================
+
+:func:`decode_entry` checks an entry strictly and returns a typed value; anything
+else is an :class:`~protocol.errors.EntryError` naming the entry's position.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from protocol.errors import EntryError, OpError, TrustError
+from protocol.ops import Op
+from protocol.trust.authorisation import Authorisation
+from protocol.trust.certificate import Certificate
+from protocol.trust.receipt import Receipt
+from protocol.trust.revocation import RevocationList
+from protocol.trust.statement import format_instant, parse_instant
+
+__all__ = [
+    "MAX_BLOB_BYTES",
+    "Blob",
+    "Decision",
+    "DecisionStatus",
+    "EntryTag",
+    "Manifest",
+    "Problem",
+    "blob_id_of",
+    "decode_entry",
+    "encode_entry",
+]
+
+#: A photo, a drawn signature or a scanned confirmation sheet.
+MAX_BLOB_BYTES: Final = 8 * 1024 * 1024
+_BLOB_ID: Final = re.compile(r"b2:[0-9a-f]{64}")
+_HEX32: Final = re.compile(r"[0-9a-f]{32}")
+_MEDIA_TYPE: Final = re.compile(r"[a-z]+/[a-z0-9.+-]{1,60}")
+_MAX_REASON: Final = 2000
+_MAX_MANIFEST_OPS: Final = 1_000_000
+
+
+class EntryTag(enum.StrEnum):
+    OP = "op"
+    BLOB = "blob"
+    MANIFEST = "manifest"
+    CERT = "cert"
+    CRL = "crl"
+    DECISION = "decision"
+    RECEIPT = "receipt"
+    PROBLEM = "problem"
+
+
+def blob_id_of(data: bytes) -> str:
+    """The content address of a blob: ``b2:`` + BLAKE2b-256 hex (``b2sum -l 256``)."""
+    return "b2:" + hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blob:
+    """Binary content referenced from a record by its content address."""
+
+    blob_id: str
+    media_type: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if not _BLOB_ID.fullmatch(self.blob_id):
+            raise EntryError("blob: id must be b2:<64 hex>")
+        if not _MEDIA_TYPE.fullmatch(self.media_type):
+            raise EntryError("blob: media type malformed")
+        if len(self.data) > MAX_BLOB_BYTES:
+            raise EntryError(f"blob {self.blob_id}: larger than {MAX_BLOB_BYTES} bytes")
+        if blob_id_of(self.data) != self.blob_id:
+            raise EntryError(f"blob {self.blob_id}: content does not match its id")
+
+    @classmethod
+    def of(cls, data: bytes, media_type: str) -> Blob:
+        return cls(blob_id=blob_id_of(data), media_type=media_type, data=data)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    """The ordered op ids of an authorised batch, and the authorisation over them."""
+
+    batch_id: str
+    origin: str
+    op_ids: tuple[str, ...]
+    auth: Authorisation | None = None
+
+    def __post_init__(self) -> None:
+        if not _HEX32.fullmatch(self.batch_id):
+            raise EntryError("manifest: batch id must be 32 hex digits")
+        if len(self.op_ids) > _MAX_MANIFEST_OPS:
+            raise EntryError(f"manifest: more than {_MAX_MANIFEST_OPS} ops")
+        if len(set(self.op_ids)) != len(self.op_ids):
+            raise EntryError(f"manifest {self.batch_id}: an op id appears twice")
+
+
+class DecisionStatus(enum.StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A hub's review decision on a bundle it received, sent back down to the sender."""
+
+    bundle_id: str
+    status: DecisionStatus
+    reason: str
+    by: str
+    decided_at: datetime
+    record_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _HEX32.fullmatch(self.bundle_id):
+            raise EntryError("decision: bundle id must be 32 hex digits")
+        if len(self.reason) > _MAX_REASON:
+            raise EntryError(f"decision: reason longer than {_MAX_REASON} characters")
+        if self.status is DecisionStatus.REJECTED and not self.reason.strip():
+            raise EntryError("decision: a rejection needs a reason")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """A finding sent down for a collector to fix (fields defined by the cross-check)."""
+
+    body: Mapping[str, Any]
+
+
+def encode_entry(value: object) -> list[Any]:
+    """Return the ``[tag, body]`` wire form of a typed entry.
+
+    Raises:
+        EntryError: the value is not one of the entry types.
+    """
+    if isinstance(value, Op):
+        return [EntryTag.OP.value, value.to_entry()]
+    if isinstance(value, Blob):
+        body = {"id": value.blob_id, "type": value.media_type, "data": value.data}
+        return [EntryTag.BLOB.value, body]
+    if isinstance(value, Manifest):
+        return [
+            EntryTag.MANIFEST.value,
+            {
+                "batch": value.batch_id,
+                "origin": value.origin,
+                "ops": [bytes.fromhex(op_id) for op_id in value.op_ids],
+                "auth": value.auth.to_dict() if value.auth else None,
+            },
+        ]
+    if isinstance(value, Certificate):
+        return [EntryTag.CERT.value, value.to_dict()]
+    if isinstance(value, RevocationList):
+        return [EntryTag.CRL.value, _statement_dict(value.to_bytes())]
+    if isinstance(value, Receipt):
+        return [EntryTag.RECEIPT.value, value.to_dict()]
+    if isinstance(value, Decision):
+        return [
+            EntryTag.DECISION.value,
+            {
+                "bundle": value.bundle_id,
+                "status": value.status.value,
+                "reason": value.reason,
+                "by": value.by,
+                "at": format_instant(value.decided_at),
+                "records": list(value.record_ids),
+            },
+        ]
+    if isinstance(value, Problem):
+        return [EntryTag.PROBLEM.value, dict(value.body)]
+    raise EntryError(f"cannot encode a {type(value).__name__} as a bundle entry")
+
+
+def _statement_dict(data: bytes) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(data)
+    return result
+
+
+def decode_entry(entry: object, index: int = 0) -> object:
+    """Read one ``[tag, body]`` entry into its typed value.
+
+    Raises:
+        EntryError: the entry is malformed, of an unknown type, or its body is invalid.
+    """
+    if not isinstance(entry, list | tuple) or len(entry) != 2:
+        raise EntryError(f"entry {index}: expected [tag, body]", entry=index)
+    tag, body = entry
+    try:
+        kind = EntryTag(tag)
+    except ValueError:
+        raise EntryError(
+            f"entry {index}: unknown entry type {str(tag)[:20]!r}", entry=index
+        ) from None
+    try:
+        return _DECODERS[kind](body)
+    except EntryError as exc:
+        raise EntryError(f"entry {index} ({kind}): {exc.message}", entry=index) from exc
+    except (OpError, TrustError) as exc:
+        raise EntryError(f"entry {index} ({kind}): {exc.message}", entry=index) from exc
+
+
+def _mapping(body: object, keys: Sequence[str], what: str) -> Mapping[str, Any]:
+    if not isinstance(body, dict) or set(body) != set(keys):
+        raise EntryError(f"{what} must be an object with keys {', '.join(keys)}")
+    return body
+
+
+def _text(value: object, what: str, limit: int = 200) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise EntryError(f"{what} must be text of at most {limit} characters")
+    return value
+
+
+def _decode_blob(body: object) -> Blob:
+    m = _mapping(body, ("id", "type", "data"), "blob")
+    if not isinstance(m["data"], bytes):
+        raise EntryError("blob data must be binary")
+    return Blob(blob_id=_text(m["id"], "blob id"), media_type=_text(m["type"], "blob type"),
+                data=m["data"])  # fmt: skip
+
+
+def _decode_manifest(body: object) -> Manifest:
+    m = _mapping(body, ("batch", "origin", "ops", "auth"), "manifest")
+    ops = m["ops"]
+    if not isinstance(ops, list) or not all(isinstance(o, bytes) and len(o) == 16 for o in ops):
+        raise EntryError("manifest ops must be a list of 16-byte op ids")
+    auth = Authorisation.from_dict(m["auth"]) if m["auth"] is not None else None
+    return Manifest(
+        batch_id=_text(m["batch"], "manifest batch"),
+        origin=_text(m["origin"], "manifest origin"),
+        op_ids=tuple(o.hex() for o in ops),
+        auth=auth,
+    )
+
+
+def _decode_decision(body: object) -> Decision:
+    m = _mapping(body, ("bundle", "status", "reason", "by", "at", "records"), "decision")
+    try:
+        status = DecisionStatus(m["status"])
+    except ValueError as exc:
+        raise EntryError("decision status must be approved or rejected") from exc
+    records = m["records"]
+    if not isinstance(records, list) or not all(isinstance(r, str) for r in records):
+        raise EntryError("decision records must be a list of record ids")
+    return Decision(
+        bundle_id=_text(m["bundle"], "decision bundle"),
+        status=status,
+        reason=_text(m["reason"], "decision reason", _MAX_REASON),
+        by=_text(m["by"], "decision by"),
+        decided_at=parse_instant(m["at"], "decision at"),
+        record_ids=tuple(records),
+    )
+
+
+def _decode_problem(body: object) -> Problem:
+    if not isinstance(body, dict):
+        raise EntryError("problem must be an object")
+    return Problem(body=body)
+
+
+_DECODERS: Final = {
+    EntryTag.OP: Op.from_entry,
+    EntryTag.BLOB: _decode_blob,
+    EntryTag.MANIFEST: _decode_manifest,
+    EntryTag.CERT: Certificate.from_bytes,
+    EntryTag.CRL: RevocationList.from_bytes,
+    EntryTag.DECISION: _decode_decision,
+    EntryTag.RECEIPT: Receipt.from_bytes,
+    EntryTag.PROBLEM: _decode_problem,
+}
