@@ -205,11 +205,14 @@ def _timeline(person: _Person) -> None:
     dates["id_card_valid_from"] = person.between(
         max(birth, person.today - timedelta(days=7300)), person.today
     )
-    enlisted_by = min(_ENLISTED_BY.get(c, person.today) for c in person.categories)
-    enlist = min(person.years_after(birth, 17, 22), enlisted_by)
+    # At least two years of service, all of it before today.
+    enlisted_by = min(
+        _add_years(person.today, -2),
+        *(_ENLISTED_BY.get(c, person.today) for c in person.categories),
+    )
+    enlist = person.between(_add_years(birth, 17), min(_add_years(birth, 22), enlisted_by))
     dates["enlist_date"] = enlist
-    discharge = person.between(_add_years(enlist, 2), _add_years(enlist, 30))
-    dates["discharge_date"] = max(discharge, enlist + timedelta(days=1))
+    dates["discharge_date"] = person.between(_add_years(enlist, 2), _add_years(enlist, 30))
     dates["placement_date"] = person.between(
         dates["discharge_date"], dates["discharge_date"] + timedelta(days=365)
     )
