@@ -30,7 +30,8 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     │   │   ├── CertificateRevokedError
     │   │   ├── NameConstraintError
     │   │   ├── ChainError
-    │   │   └── AuthorisationError
+    │   │   ├── AuthorisationError
+    │   │   └── RequestAuthError
     │   ├── protocol.RecordError        a record or op violates the schema
     │   │   ├── ValidationError             carries the list of field problems
     │   │   ├── FieldValueError             one value cannot be coerced to its field's type
@@ -43,6 +44,7 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     ├── UsageError                      the caller used an API wrongly   (HTTP 500)
     │   └── protocol.SchemaDefinitionError  a schema table is inconsistent
     └── StateError                      well formed, but not allowed now  (HTTP 409)
+        └── protocol.AuditChainError    an audit log's hash chain is broken
 
 The node and hub shells add their own leaves under these branches; their
 ``errors`` modules list them. ``tests/test_errors.py`` checks that every class

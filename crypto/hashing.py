@@ -16,10 +16,12 @@ __all__ = [
     "TAG_AUTHORISATION",
     "TAG_BUNDLE",
     "TAG_CERTIFICATE",
+    "TAG_ENROLLMENT",
     "TAG_KEY_ID",
     "TAG_MANIFEST",
     "TAG_OP",
     "TAG_RECEIPT",
+    "TAG_REQUEST",
     "TAG_REVOCATION",
     "TAG_STATE_DIGEST",
     "Blake2bStream",
@@ -47,6 +49,10 @@ TAG_AUDIT: Final = b"muster/audit/v1"
 TAG_STATE_DIGEST: Final = b"muster/state-digest/v1"
 #: Derivation of internal key identifiers.
 TAG_KEY_ID: Final = b"muster/key-id/v1"
+#: An HTTP request signed by a node or hub (protocol/requestauth.py).
+TAG_REQUEST: Final = b"muster/request/v1"
+#: An enrollment request's self-signature (proof of possession of the key).
+TAG_ENROLLMENT: Final = b"muster/enrollment/v1"
 
 
 def tagged_hash(tag: bytes, *parts: bytes, size: int = 32) -> bytes:

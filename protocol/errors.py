@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from crypto.errors import InputError, UsageError
+from crypto.errors import InputError, StateError, UsageError
 
 __all__ = [
+    "AuditChainError",
     "AuthorisationError",
     "BadSignatureError",
     "BundleError",
@@ -25,6 +26,7 @@ __all__ = [
     "PayloadDecryptError",
     "PayloadMismatchError",
     "RecordError",
+    "RequestAuthError",
     "SchemaDefinitionError",
     "StreamError",
     "TrustError",
@@ -127,6 +129,19 @@ class AuthorisationError(TrustError):
     """A batch or package authorisation is missing, malformed or does not cover its ops."""
 
     code = "not_authorised"
+
+
+class RequestAuthError(TrustError):
+    """A request's signature header is missing, malformed, stale or does not verify."""
+
+    http_status = 401
+    code = "unauthenticated"
+
+
+class AuditChainError(StateError):
+    """An audit log's hash chain is broken: an entry was altered, removed or reordered."""
+
+    code = "audit_chain_broken"
 
 
 class RecordError(InputError):
