@@ -1,8 +1,9 @@
 """Convergence and the other order-independence properties of the merge rules.
 
 Histories come from ``op_strategies.histories``: 3 to 5 simulated sites that create,
-edit from the versions they hold, delete, merge, resolve and sync. Every test runs
-under the ``convergence`` profile (tests/protocol/conftest.py): 500 examples in CI.
+edit from the versions they hold, delete, merge, resolve and sync. The order
+tests run under the ``convergence`` profile (tests/protocol/conftest.py): 500
+examples in CI; the others under the session's profile.
 """
 
 from __future__ import annotations
@@ -52,14 +53,12 @@ def test_sites_that_have_exchanged_everything_agree_with_any_replica(history: Hi
         assert canonical(site.states) == expected
 
 
-@convergence
 @given(histories())
 def test_applying_everything_twice_is_applying_it_once(history: History) -> None:
     _, ops = history
     assert canonical(deliver(ops + ops)) == canonical(deliver(ops))
 
 
-@convergence
 @given(histories(), st.data())
 def test_a_replay_after_everything_is_a_no_op(history: History, data: st.DataObject) -> None:
     _, ops = history

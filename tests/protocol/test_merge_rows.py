@@ -6,17 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from crypto.errors import UsageError
 from protocol.merge import DEFAULT_POLICY, RecordState, apply_ops
 from protocol.ops import STATUS_FIELD
 from tests.protocol.op_strategies import R1, A, B, Site, canonical, create, deliver, histories, set_
 
-convergence = settings(settings.get_profile("convergence"))
 
-
-@convergence
 @given(histories())
 def test_rows_round_trip_through_json(history: tuple[list[Site], list[Any]]) -> None:
     _, ops = history
