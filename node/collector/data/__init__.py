@@ -1,0 +1,1 @@
+"""Reference tables the collector driver ships (copied from the project reference data)."""
