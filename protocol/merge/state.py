@@ -61,7 +61,8 @@ class RecordState:
     """The state of one record: per-field registers, current values and version.
 
     Immutable: :func:`protocol.merge.apply_op` returns a new state. Equality
-    compares record id, registers, values and version. The repr names no values.
+    compares record id, registers, values (with their exact types) and version.
+    The repr names no values.
     """
 
     __slots__ = ("_regs", "_values", "_version", "record_id")
@@ -86,6 +87,8 @@ class RecordState:
             and self._version == other._version
             and self._regs == other._regs
             and self._values == other._values
+            # 1 == 1.0 == True in Python; as field values they differ.
+            and _types(self) == _types(other)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -178,6 +181,13 @@ def make_state(
 def parts(state: RecordState) -> tuple[dict[str, Value], dict[str, Reg], Version | None]:
     """The internal parts of a state, to be copied, never changed (internal)."""
     return state._values, state._regs, state._version
+
+
+def _types(state: RecordState) -> tuple[dict[str, type], list[type]]:
+    return (
+        {name: type(value) for name, value in state._values.items()},
+        [type(value) for name in sorted(state._regs) for value in state._regs[name].others],
+    )
 
 
 def _init(

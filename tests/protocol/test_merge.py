@@ -375,3 +375,11 @@ def test_state_is_immutable_and_its_repr_names_no_values() -> None:
 def test_apply_ops_gives_the_states_of_applying_one_by_one() -> None:
     history = [create(), create(B, 5, R2)]
     assert deliver(history) == apply_ops({}, history, DEFAULT_POLICY).states
+
+
+def test_states_with_values_equal_only_in_python_are_different() -> None:
+    state, _ = run(create(phone=1))
+    values, versions = state.to_row()
+    assert RecordState.from_row(R1, values, versions) == state
+    assert RecordState.from_row(R1, {**values, "phone": True}, versions) != state
+    assert RecordState.from_row(R1, {**values, "phone": 1.0}, versions) != state
