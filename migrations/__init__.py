@@ -1,0 +1,1 @@
+"""Alembic migration environments: ``migrations/node`` and ``migrations/hub``."""
