@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,3 +71,9 @@ def test_a_setting_that_cannot_work_is_a_config_error(
 ) -> None:
     with pytest.raises(CollectorConfigError, match=message):
         CollectorConfig.from_mapping(settings)
+
+
+def test_every_config_field_is_documented() -> None:
+    docs = (Path(__file__).parents[3] / "docs" / "collector.md").read_text(encoding="utf-8")
+    for field in fields(CollectorConfig):
+        assert f"| `{field.name}` |" in docs, field.name
