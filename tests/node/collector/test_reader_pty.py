@@ -38,10 +38,10 @@ OpenReader = Callable[..., Reader]
 #: Short reply timeouts for the commands a fault silences, so retries come quickly.
 QUICK = Timeouts(
     overrides=(
-        (Command.FIND_CARD, 0.3),
-        (Command.SELECT_CARD, 0.3),
-        (Command.READ_BASE, 1.0),
-        (Command.GET_SAM_STATUS, 0.3),
+        (Command.FIND_CARD, 0.5),
+        (Command.SELECT_CARD, 0.5),
+        (Command.READ_BASE, 1.5),
+        (Command.GET_SAM_STATUS, 0.5),
     )
 )
 
@@ -178,7 +178,7 @@ def test_one_spoiled_reply_is_retried_and_the_card_read_right(
     command: Command,
 ) -> None:
     # A delay longer than the timeout also makes the late reply race the resend's.
-    fault = Fault(kind=kind, command=command, seconds=0.5)
+    fault = Fault(kind=kind, command=command, seconds=0.8)
     simulator = start_simulator(cards=cards, faults=(fault,))
     simulator.place(2)
     assert open_reader(simulator, timeouts=QUICK).wait_for_card(WAIT).text == cards[2].text
@@ -193,7 +193,7 @@ def test_a_module_that_stays_silent_is_a_timeout(
     simulator.place(0)
     with pytest.raises(DeviceTimeoutError) as caught:
         open_reader(simulator, timeouts=QUICK).wait_for_card(WAIT)
-    assert caught.value.message == "find_card: no complete reply within 0.30 s"
+    assert caught.value.message == "find_card: no complete reply within 0.50 s"
 
 
 def test_replies_that_stay_truncated_are_a_frame_error(
