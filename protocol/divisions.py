@@ -317,7 +317,8 @@ class Divisions:
         is valid and digits 10-12 fall in the NBS village ranges. ``000`` groups
         pad a code to a higher level (``370102000`` is the county).
         """
-        if _CODE.fullmatch(code) is None:
+        # Cheaper than the regex: this runs for every division field of every record.
+        if len(code) not in (6, 9, 12) or not (code.isascii() and code.isdigit()):
             return False
         if code[:6] not in self._statuses:
             return False

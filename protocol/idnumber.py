@@ -32,6 +32,7 @@ __all__ = [
     "make_id_number",
     "parse_id_number",
     "upgrade_15_to_18",
+    "verify_structure",
 ]
 
 #: Weights 2^(18-i) mod 11 for positions 1..17 (GB 11643-1999 §7.2).
@@ -40,7 +41,7 @@ _WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS: Final = "10X98765432"
 #: The weighted sum is taken over the ASCII bytes; subtract the bias of b"0".
 _ASCII_BIAS: Final = ord("0") * sum(_WEIGHTS)
-_DIGITS: Final = frozenset("0123456789")
+_CHECK_SET: Final = frozenset(_CHECK_CHARS)
 _LENGTH: Final = 18
 _LEGACY_LENGTH: Final = 15
 
@@ -50,8 +51,8 @@ def _bad(message: str, rule: str) -> InvalidIdNumberError:
 
 
 def _all_digits(text: str) -> bool:
-    # str.isdigit() also accepts other scripts' digits and superscripts.
-    return _DIGITS.issuperset(text)
+    # str.isdigit() alone also accepts other scripts' digits and superscripts.
+    return text.isascii() and text.isdigit()
 
 
 def _check_char(first17: str) -> str:
@@ -93,24 +94,35 @@ def upgrade_15_to_18(number15: str) -> str:
 
 
 def _birth_date(value: str) -> date | None:
+    # Digits 7-14 are eight ASCII digits here, which fromisoformat reads as YYYYMMDD.
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = date.fromisoformat(value[6:14])
     except ValueError:
         return None
     return born if born >= EARLIEST_DATE else None
 
 
-def _structure_problem(value: str) -> InvalidIdNumberError | None:
-    """Return the first GB 11643 structure rule ``value`` breaks, or ``None``."""
+def verify_structure(value: str) -> date:
+    """Check an 18-character number's structure and return its birth date.
+
+    The checks of :class:`IdNumber` without building one, for validation's hot
+    path; the value must already be canonical (no trimming or case folding).
+
+    Raises:
+        InvalidIdNumberError: with ``rule`` ``length``, ``characters``,
+            ``birth_date`` or ``check_digit``.
+    """
     if len(value) != _LENGTH:
-        return _bad(f"expected 18 characters, saw {len(value)}", "length")
-    if not _all_digits(value[:17]) or (value[17] != "X" and value[17] not in _DIGITS):
-        return _bad("expected 17 digits followed by a digit or X", "characters")
-    if _birth_date(value) is None:
-        return _bad("digits 7-14 are not a real birth date", "birth_date")
-    if _check_char(value[:17]) != value[17]:
-        return _bad("check character does not match digits 1-17 (MOD 11-2)", "check_digit")
-    return None
+        raise _bad(f"expected 18 characters, saw {len(value)}", "length")
+    head = value[:17]
+    if not _all_digits(head) or value[17] not in _CHECK_SET:
+        raise _bad("expected 17 digits followed by a digit or X", "characters")
+    born = _birth_date(value)
+    if born is None:
+        raise _bad("digits 7-14 are not a real birth date", "birth_date")
+    if _check_char(head) != value[17]:
+        raise _bad("check character does not match digits 1-17 (MOD 11-2)", "check_digit")
+    return born
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,12 +142,7 @@ class IdNumber:
     birth_date: date = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        problem = _structure_problem(self.value)
-        if problem is not None:
-            raise problem
-        born = _birth_date(self.value)
-        assert born is not None  # the structure check parsed it
-        object.__setattr__(self, "birth_date", born)
+        object.__setattr__(self, "birth_date", verify_structure(self.value))
 
     @property
     def sex_code(self) -> str:

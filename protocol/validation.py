@@ -21,9 +21,8 @@ from typing import Final
 
 from protocol.divisions import Divisions
 from protocol.errors import ValidationError
-from protocol.idnumber import IdNumber
 from protocol.schema import CATEGORY_FIELD, Applicable, FieldDef, Problem, Schema
-from protocol.schema._checks import Reject
+from protocol.schema._checks import IdFacts, Reject
 from protocol.schema._messages import make_problem
 
 __all__ = ["Problem", "check_record", "validate_record", "validate_value"]
@@ -122,7 +121,7 @@ def _date_order(plan: Applicable, typed: Mapping[str, object]) -> list[Problem]:
 
 def _id_agreement(plan: Applicable, typed: Mapping[str, object]) -> list[Problem]:
     number = typed.get(ID_NUMBER_FIELD)
-    if not isinstance(number, IdNumber):
+    if not isinstance(number, IdFacts):
         return []
     id_field = plan.by_key[ID_NUMBER_FIELD]
     words = {"other_zh": id_field.label_zh, "other_en": id_field.label_en}

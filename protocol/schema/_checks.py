@@ -2,7 +2,7 @@
 
 A checker takes a canonical value, today's date and the division table (both
 optional: :func:`coerce_value` has neither) and returns the *typed* value the
-cross-field rules need (a ``date`` for dates, an :class:`IdNumber` for ID
+cross-field rules need (a ``date`` for dates, :class:`IdFacts` for ID
 numbers, the value itself otherwise), or raises :class:`Reject` with a problem
 code. Compiling a closure per field keeps the per-value work to a few
 comparisons: validation runs on every op at the hub.
@@ -14,10 +14,10 @@ import math
 from collections.abc import Callable
 from datetime import date
 from itertools import pairwise
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from protocol.errors import InvalidIdNumberError
-from protocol.idnumber import IdNumber
+from protocol.idnumber import verify_structure
 from protocol.schema._messages import type_names
 from protocol.schema._model import FieldDef, FieldType, TextFormat
 from protocol.values import is_blob_ref, is_canonical_text, parse_date
@@ -25,7 +25,7 @@ from protocol.values import is_blob_ref, is_canonical_text, parse_date
 if TYPE_CHECKING:
     from protocol.divisions import Divisions
 
-__all__ = ["Checker", "Reject", "compile_checker"]
+__all__ = ["Checker", "IdFacts", "Reject", "compile_checker"]
 
 Checker = Callable[[object, "date | None", "Divisions | None"], object]
 
@@ -50,17 +50,25 @@ def _check_text(value: object, _today: date | None, _divisions: Divisions | None
     return value
 
 
+class IdFacts(NamedTuple):
+    """What the cross-field rules need from a valid ID number."""
+
+    birth_date: date
+    sex_code: str
+
+
 def _check_id_number(value: object, today: date | None, divisions: Divisions | None) -> object:
     text = _check_text(value, None, None)
     try:
-        number = IdNumber(value=text)
+        born = verify_structure(text)
     except InvalidIdNumberError as exc:
         raise Reject(f"id_number_{exc.fields['rule']}") from None
-    if today is not None and number.birth_date > today:
+    if today is not None and born > today:
         raise Reject("id_number_future_birth_date")
-    if divisions is not None and not divisions.is_known(number.division_code):
+    if divisions is not None and not divisions.is_known(text[:6]):
         raise Reject("id_number_division")
-    return number
+    # Digit 17: odd for men (sex code 1), even for women (2).
+    return IdFacts(born, "1" if text[16] in "13579" else "2")
 
 
 def _check_card_expiry(value: object, _today: date | None, _divisions: Divisions | None) -> object:

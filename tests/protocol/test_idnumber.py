@@ -17,6 +17,7 @@ from protocol.idnumber import (
     make_id_number,
     parse_id_number,
     upgrade_15_to_18,
+    verify_structure,
 )
 
 from .strategies import county_codes
@@ -140,6 +141,12 @@ def test_messages_never_repeat_the_number() -> None:
         _, message = _rule_of(text)
         assert bad[:6] not in message
         assert bad[-4:] not in message
+
+
+def test_verify_structure_returns_the_birth_date_without_folding_case() -> None:
+    assert verify_structure(STANDARD_FEMALE) == date(1949, 12, 31)
+    with pytest.raises(InvalidIdNumberError, match="digit or X"):
+        verify_structure(STANDARD_FEMALE.lower())
 
 
 def test_an_id_number_cannot_be_built_invalid() -> None:
