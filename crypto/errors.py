@@ -41,8 +41,15 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     │   ├── protocol.EntryError         a bundle entry's type or body is invalid
     │   ├── protocol.StreamError        a bundle is out of order in its stream
     │   └── node.collector.CollectorError  a device answered badly (frame, status, timeout)
+    │       ├── node.collector.FrameError
+    │       │   └── node.collector.ChecksumError
+    │       ├── node.collector.StatusError
+    │       ├── node.collector.DeviceTimeoutError
+    │       ├── node.collector.DeviceGoneError
+    │       └── node.collector.CardDataError
     ├── UsageError                      the caller used an API wrongly   (HTTP 500)
-    │   └── protocol.SchemaDefinitionError  a schema table is inconsistent
+    │   ├── protocol.SchemaDefinitionError  a schema table is inconsistent
+    │   └── node.collector.CollectorConfigError
     └── StateError                      well formed, but not allowed now  (HTTP 409)
         └── protocol.AuditChainError    an audit log's hash chain is broken
 
