@@ -11,6 +11,8 @@ from typing import Final
 from crypto.errors import UsageError
 from crypto.hashing import tagged_hash
 from protocol.errors import SchemaDefinitionError
+from protocol.merge.policy import StaticPolicy
+from protocol.ops import STATUS_FIELD
 from protocol.schema._build import CATEGORY_FIELD, build
 from protocol.schema._checks import Checker, compile_checker
 from protocol.schema._model import DateRule, FieldDef, MergePolicy, SubjectCategory
@@ -244,6 +246,15 @@ class Schema:
             UsageError: no field has that key.
         """
         return self.field(field_key).merge_policy is MergePolicy.REVIEW
+
+    def field_policy(self) -> StaticPolicy:
+        """The merge policy this schema implies: its review fields, plus ``_status``.
+
+        Deleting a person's record or merging it into another always waits for a
+        reviewer at a hub, like a change of identity.
+        """
+        review = frozenset(f.key for f in self.fields if f.merge_policy is MergePolicy.REVIEW)
+        return StaticPolicy(review_fields=review | {STATUS_FIELD})
 
     @property
     def category_field(self) -> FieldDef:

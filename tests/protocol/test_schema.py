@@ -187,3 +187,10 @@ def test_schemas_compare_by_version(schema: Schema) -> None:
     assert hash(same) == hash(schema)
     assert same is not schema
     assert repr(schema) == f"Schema(version={schema.version!r}, fields=112)"
+
+
+def test_the_schema_gives_the_merge_its_review_fields_and_status() -> None:
+    policy = Schema.default().field_policy()
+    for field in ("name", "id_number", "sex", "birth_date", "ethnicity", "_status"):
+        assert policy.requires_review(field), field
+    assert not policy.requires_review("phone")
