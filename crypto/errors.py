@@ -31,6 +31,7 @@ Each package adds its own subclasses in its ``errors`` module; the whole tree is
     │   │   ├── NameConstraintError
     │   │   ├── ChainError
     │   │   ├── AuthorisationError
+    │   │   │   └── ProvenanceError         an op in a package lacks authorised provenance
     │   │   └── RequestAuthError
     │   ├── protocol.RecordError        a record or op violates the schema
     │   │   ├── ValidationError             carries the list of field problems

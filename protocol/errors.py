@@ -25,6 +25,7 @@ __all__ = [
     "OpError",
     "PayloadDecryptError",
     "PayloadMismatchError",
+    "ProvenanceError",
     "RecordError",
     "RequestAuthError",
     "SchemaDefinitionError",
@@ -129,6 +130,13 @@ class AuthorisationError(TrustError):
     """A batch or package authorisation is missing, malformed or does not cover its ops."""
 
     code = "not_authorised"
+
+
+class ProvenanceError(AuthorisationError):
+    """An op in a package does not trace to an authorisation at its origin and through
+    every hub on the way; the message names the op."""
+
+    code = "no_provenance"
 
 
 class RequestAuthError(TrustError):
