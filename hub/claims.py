@@ -1,0 +1,84 @@
+"""Claiming work from the database, so several hub processes can share one store.
+
+A worker claims the oldest bundle waiting in ``received``, ``verified`` or
+``approved`` whose lease has run out, by writing its name and a lease into the row
+(PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so two workers never pick the same
+row; SQLite: under the single writer lock). The step that then does the work re-reads
+the row ``FOR UPDATE`` in its own transaction and goes on only while the claim is
+still its own (:func:`hold`): a worker whose lease ran out and was taken over has its
+whole transaction rolled back, so every bundle is merged exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub.context import HubContext
+from hub.errors import ClaimLostError
+from hub.faults import fault
+from hub.states import BundleState
+from hub.store.models import BundleRow
+
+__all__ = ["WORK_STATES", "Claim", "claim_next", "hold", "release"]
+
+#: States in which a bundle waits for a worker.
+WORK_STATES: Final = (BundleState.RECEIVED, BundleState.VERIFIED, BundleState.APPROVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    row_id: int
+    state: BundleState
+
+
+def claim_next(ctx: HubContext) -> Claim | None:
+    """Claim the oldest bundle with work to do, or return None."""
+    now = ctx.now()
+    with ctx.store.write() as session:
+        query = (
+            sa.select(BundleRow.id, BundleRow.state)
+            .where(
+                BundleRow.state.in_([s.value for s in WORK_STATES]),
+                sa.or_(BundleRow.lease_until.is_(None), BundleRow.lease_until < now),
+            )
+            .order_by(BundleRow.id)
+            .limit(1)
+        )
+        if ctx.store.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        found = session.execute(query).first()
+        if found is None:
+            return None
+        session.execute(
+            sa.update(BundleRow)
+            .where(BundleRow.id == found.id)
+            .values(
+                claimed_by=ctx.worker,
+                lease_until=now + timedelta(seconds=ctx.config.claim_lease_seconds),
+                attempts=BundleRow.attempts + 1,
+            )
+        )
+    fault("claim.taken")
+    return Claim(found.id, BundleState(found.state))
+
+
+def hold(session: Session, row_id: int, worker: str) -> BundleRow:
+    """Lock a claimed row for this transaction; refuse if the claim is no longer ours.
+
+    Raises:
+        ClaimLostError: another worker took the bundle over.
+    """
+    row = session.get(BundleRow, row_id, with_for_update=True, populate_existing=True)
+    if row is None or row.claimed_by != worker:
+        raise ClaimLostError(f"bundle row {row_id}: claimed by another worker now")
+    return row
+
+
+def release(row: BundleRow) -> None:
+    """End the claim (in the transaction that finishes the step)."""
+    row.claimed_by, row.lease_until = None, None

@@ -1,0 +1,280 @@
+"""The hub's configuration: one frozen :class:`HubConfig` per process.
+
+Loaded once at start from ``DATA/hub.toml`` (a ``[hub]`` table) and then from
+``MUSTER_HUB_<FIELD>`` environment variables, which win. Every field, its default
+and its meaning are listed in docs/hub.md ("Configuration"); a test fails when one
+is missing there. ``muster hub init`` writes the file::
+
+    [hub]
+    site = "370102"
+    name = "历下区退役军人事务局"
+    db_url = "postgresql+psycopg://muster@/muster_hub"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, get_type_hints
+
+from crypto.age import AgeRecipient
+from crypto.errors import KeyFormatError
+from hub.errors import ConfigError
+from protocol.bundle import BundleLimits
+from protocol.divisions import Level, level_of
+from protocol.errors import DivisionCodeError
+
+__all__ = ["CONFIG_FILE", "ENV_PREFIX", "LEVEL_NAMES", "HubConfig"]
+
+#: The configuration file inside the data directory.
+CONFIG_FILE: Final = "hub.toml"
+#: Environment variables ``MUSTER_HUB_<FIELD>`` override the file.
+ENV_PREFIX: Final = "MUSTER_HUB_"
+#: Sender levels as written in ``auto_approve_levels``.
+LEVEL_NAMES: Final = {
+    Level.PROVINCE: "province",
+    Level.CITY: "city",
+    Level.COUNTY: "county",
+    Level.TOWN: "town",
+    Level.VILLAGE: "village",
+}
+_MIB: Final = 1 << 20
+_NOT_IN_FILE: Final = frozenset({"data_dir"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubConfig:
+    """Settings of one hub process (documented field by field in docs/hub.md).
+
+    Attributes:
+        data_dir: the hub's data directory (hub.toml, keys/, bundles/, down/, hub.db).
+        site: the hub's division code and subject id (``370102``, ``370100``, ``370000``).
+        name: the office's display name.
+        db_url: SQLAlchemy URL of the store; empty means ``sqlite:///DATA/hub.db``.
+        listen_host: address the API and console bind to.
+        listen_port: TCP port of the API and console.
+        max_bundle_bytes: largest bundle taken in (HTTP 413 beyond).
+        auto_approve_levels: sender levels whose clean bundles merge without review;
+            None means the default for the hub's level (a county hub: town and county
+            senders; city and province hubs: none).
+        workers: pipeline tasks (verify, stage, merge) in this process; 0 runs none.
+        poll_seconds: how often an idle worker looks for work.
+        claim_lease_seconds: a claimed bundle returns to the queue after this long.
+        merge_chunk_ops: ops applied per step of a merge (memory stays flat).
+        escrow_recipients: extra age recipients of every bundle the hub seals.
+        certificate_days: validity of the certificates this hub issues.
+        session_idle_minutes: console and admin API sessions end after this idle time.
+        max_failed_logins: failed logins in a row before an account is locked.
+        login_lock_minutes: how long such a lock lasts.
+        request_skew_seconds: how far a signed request's time may be from ours.
+        clock_max_drift_ms: how far ahead of our clock a received op's time may be.
+        cookie_secure: send session cookies only over HTTPS (keep true behind TLS).
+    """
+
+    data_dir: Path
+    site: str
+    name: str = ""
+    db_url: str = ""
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8480
+    max_bundle_bytes: int = 256 * _MIB
+    auto_approve_levels: tuple[str, ...] | None = None
+    workers: int = 1
+    poll_seconds: float = 1.0
+    claim_lease_seconds: int = 900
+    merge_chunk_ops: int = 2000
+    escrow_recipients: tuple[str, ...] = ()
+    certificate_days: int = 730
+    session_idle_minutes: int = 30
+    max_failed_logins: int = 5
+    login_lock_minutes: int = 15
+    request_skew_seconds: int = 300
+    clock_max_drift_ms: int = 86_400_000
+    cookie_secure: bool = True
+
+    def __post_init__(self) -> None:
+        try:
+            level = level_of(self.site)
+        except DivisionCodeError as exc:
+            raise ConfigError("site: expected a 6-digit division code like 370102") from exc
+        if len(self.site) != 6:
+            raise ConfigError("site: a hub is a province, city or county office (6 digits)")
+        if self.auto_approve_levels is None:
+            default = ("town", "county") if level is Level.COUNTY else ()
+            object.__setattr__(self, "auto_approve_levels", default)
+        unknown = set(self.auto_approve_levels or ()) - set(LEVEL_NAMES.values())
+        if unknown:
+            raise ConfigError(
+                f"auto_approve_levels: unknown levels {sorted(unknown)}; "
+                f"expected some of {sorted(LEVEL_NAMES.values())}"
+            )
+        _between("listen_port", self.listen_port, 0, 65535)
+        _between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 1024 * _MIB)
+        _between("workers", self.workers, 0, 64)
+        _between("poll_seconds", self.poll_seconds, 0.01, 3600)
+        _between("claim_lease_seconds", self.claim_lease_seconds, 5, 86_400)
+        _between("merge_chunk_ops", self.merge_chunk_ops, 1, 100_000)
+        _between("certificate_days", self.certificate_days, 1, 3650)
+        _between("session_idle_minutes", self.session_idle_minutes, 1, 24 * 60)
+        _between("max_failed_logins", self.max_failed_logins, 1, 100)
+        _between("login_lock_minutes", self.login_lock_minutes, 1, 24 * 60)
+        _between("request_skew_seconds", self.request_skew_seconds, 1, 3600)
+        _between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
+        for text in self.escrow_recipients:
+            try:
+                AgeRecipient(text)
+            except KeyFormatError as exc:
+                raise ConfigError("escrow_recipients: expected age1… X25519 recipients") from exc
+
+    @property
+    def database_url(self) -> str:
+        """The store's SQLAlchemy URL (the SQLite file in the data directory by default)."""
+        return self.db_url or f"sqlite:///{self.data_dir / 'hub.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def bundles_dir(self) -> Path:
+        """Raw bundles taken in, named by their BLAKE2b-256, never changed."""
+        return self.data_dir / "bundles"
+
+    @property
+    def down_dir(self) -> Path:
+        """Bundles this hub sealed for its children."""
+        return self.data_dir / "down"
+
+    @property
+    def blobs_dir(self) -> Path:
+        """Photos and scans of merged records, by content address."""
+        return self.data_dir / "blobs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Temporary files (uploads in progress, sealing spools)."""
+        return self.data_dir / "tmp"
+
+    @property
+    def anchor_path(self) -> Path:
+        """The province root anchor, copied at ``hub init``."""
+        return self.data_dir / "anchor.json"
+
+    @property
+    def limits(self) -> BundleLimits:
+        return BundleLimits(max_bundle_bytes=self.max_bundle_bytes)
+
+    @classmethod
+    def load(cls, path: Path, environ: Mapping[str, str] | None = None) -> HubConfig:
+        """Read a hub.toml (its directory is the data directory) and apply the environment.
+
+        Raises:
+            ConfigError: missing or malformed file, unknown keys, wrong types or ranges.
+        """
+        path = Path(path)
+        if path.is_dir():
+            path = path / CONFIG_FILE
+        try:
+            document = tomllib.loads(path.read_text("utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"no configuration at {path}: run `muster hub init`") from exc
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: not readable TOML ({exc})") from exc
+        if set(document) - {"hub"}:
+            raise ConfigError(f"{path}: expected only a [hub] table")
+        values = dict(document.get("hub", {}))
+        env = os.environ if environ is None else environ
+        values.update(
+            {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+        )
+        return cls.from_mapping(values, data_dir=path.parent)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, data_dir: Path) -> HubConfig:
+        """Build from a ``[hub]`` table (strings from the environment are parsed).
+
+        Raises:
+            ConfigError: an unknown key, a wrong type or a value out of range.
+        """
+        hints = get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)} - _NOT_IN_FILE
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"hub settings {unknown}: not known (see docs/hub.md)")
+        if "site" not in values:
+            raise ConfigError("hub settings: site is required")
+        kwargs = {name: _typed(name, str(hints[name]), value) for name, value in values.items()}
+        return cls(data_dir=Path(data_dir), **kwargs)
+
+    def to_toml(self) -> str:
+        """The ``[hub]`` table for hub.toml (site, name and the settings that differ)."""
+        lines = ["[hub]"]
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        level_default = HubConfig(data_dir=self.data_dir, site=self.site).auto_approve_levels
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _NOT_IN_FILE:
+                continue
+            if f.name not in ("site", "name") and value == defaults[f.name]:
+                continue
+            if f.name == "auto_approve_levels" and value == level_default:
+                continue
+            lines.append(f"{f.name} = {_toml(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _typed(name: str, hint: str, value: Any) -> Any:
+    try:
+        return _parse(hint, value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: expected {hint.replace('typing.', '')}") from exc
+
+
+def _parse(hint: str, value: Any) -> Any:
+    """One setting against its field's type; environment strings are parsed."""
+    text = isinstance(value, str)
+    if hint == "bool":
+        if not text:
+            return _exact(value, bool)
+        if value.lower() not in _BOOLS:
+            raise ValueError(value)
+        return _BOOLS[value.lower()]
+    if hint in ("int", "float") and isinstance(value, bool):
+        raise TypeError(hint)
+    if hint == "int":
+        return int(value.replace("_", "")) if text else _exact(value, int)
+    if hint == "float":
+        return float(value) if text else float(_exact(value, int | float))
+    if "tuple[str" in hint:
+        items = value.split(",") if text else _exact(value, list | tuple)
+        return tuple(_exact(i, str).strip() for i in items if _exact(i, str).strip())
+    return _exact(value, str)
+
+
+_BOOLS: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _exact(value: Any, kind: Any) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(type(value).__name__)
+    return value
+
+
+def _between(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: expected a value from {low} to {high}, got {value}")
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

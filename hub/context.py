@@ -1,0 +1,99 @@
+"""What every hub service needs, built once per process: config, store, keys, trust."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crypto.keys import KeyPair
+from hub.config import HubConfig
+from hub.store.engine import Store
+from hub.store.models import CertificateRow, HubState, RevocationRow
+from protocol.divisions import Divisions
+from protocol.schema import Schema
+from protocol.trust import Certificate, RevocationList, TrustAnchor, TrustStore
+
+__all__ = ["HubContext", "bump_trust_version", "get_state", "set_state", "utc_now"]
+
+_TRUST_VERSION = "trust_version"
+
+
+def utc_now() -> datetime:
+    """The wall clock (the production default of ``HubContext.now``)."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, kw_only=True)
+class HubContext:
+    """One hub process's collaborators. Services take it as their first argument.
+
+    Attributes:
+        config: the settings.
+        store: the database.
+        keys: the hub's unlocked signing key and age identity.
+        anchor: the province root.
+        now: the wall clock (tests pass a fixed one).
+        worker: this process's name in work claims.
+    """
+
+    config: HubConfig
+    store: Store
+    keys: KeyPair
+    anchor: TrustAnchor
+    schema: Schema = field(default_factory=Schema.default)
+    divisions: Divisions = field(default_factory=Divisions.default)
+    now: Callable[[], datetime] = utc_now
+    worker: str = "hub"
+    _trust: tuple[str, TrustStore] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def site(self) -> str:
+        """The hub's site code, which is also its subject id and node id."""
+        return self.config.site
+
+    def trust(self, session: Session) -> TrustStore:
+        """The trust store: the anchor, every known certificate and revocation list.
+
+        Rebuilt only when the stored material changed (``trust_version``).
+        """
+        version = get_state(session, _TRUST_VERSION) or "0"
+        with self._lock:
+            cached = self._trust
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        certs = [
+            Certificate.from_bytes(text)
+            for text in session.scalars(sa.select(CertificateRow.statement)).all()
+        ]
+        store = TrustStore(self.anchor).with_certificates(certs)
+        for text in session.scalars(sa.select(RevocationRow.statement)).all():
+            store = store.with_revocation_list(RevocationList.from_bytes(text))
+        with self._lock:
+            self._trust = (version, store)
+        return store
+
+
+def get_state(session: Session, key: str) -> str | None:
+    row = session.get(HubState, key)
+    return None if row is None else row.value
+
+
+def set_state(session: Session, key: str, value: str) -> None:
+    row = session.get(HubState, key)
+    if row is None:
+        session.add(HubState(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def bump_trust_version(session: Session) -> None:
+    """Mark the trust material changed (every process rebuilds its trust store)."""
+    current = int(get_state(session, _TRUST_VERSION) or "0")
+    set_state(session, _TRUST_VERSION, str(current + 1))

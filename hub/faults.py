@@ -1,0 +1,62 @@
+"""Named fault points for the crash tests: the process can die (or stop) exactly there.
+
+``MUSTER_HUB_FAULT=<point>[:<action>][,…]`` arms points; the action is ``kill`` (the
+default: the process sends itself SIGKILL, as ``kill -9`` would) or ``pause`` (the
+process writes ``MUSTER_HUB_FAULT_MARK`` and sleeps, so a test can kill it there).
+Unset, :func:`fault` costs one environment lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Final
+
+__all__ = ["FAULT_ENV", "MARK_ENV", "POINTS", "fault"]
+
+FAULT_ENV: Final = "MUSTER_HUB_FAULT"
+MARK_ENV: Final = "MUSTER_HUB_FAULT_MARK"
+
+#: Every point the hub passes, in pipeline order (docs/hub.md "Crash safety").
+POINTS: Final = (
+    "intake.file_written",
+    "intake.row_inserted",
+    "intake.before_verdict",
+    "intake.after_verdict",
+    "claim.taken",
+    "stage.opened",
+    "stage.chunk_applied",
+    "stage.before_commit",
+    "stage.after_commit",
+    "stage.items_spooled",
+    "review.before_commit",
+    "merge.chunk_applied",
+    "merge.blobs_written",
+    "merge.resolutions_applied",
+    "merge.down_sealed",
+    "merge.before_commit",
+    "merge.after_commit",
+    "down.file_written",
+    "audit.appended",
+    "verify.parked_promoted",
+)
+
+
+def fault(point: str) -> None:
+    """Die or pause here if the environment arms ``point``."""
+    armed = os.environ.get(FAULT_ENV)
+    if not armed:
+        return
+    for item in armed.split(","):
+        name, _, action = item.partition(":")
+        if name.strip() != point:
+            continue
+        if action.strip() == "pause":
+            mark = os.environ.get(MARK_ENV)
+            if mark:
+                Path(mark).write_text(point)
+            while True:  # until the test kills us
+                time.sleep(3600)
+        os.kill(os.getpid(), signal.SIGKILL)
