@@ -7,6 +7,7 @@ through :class:`ReportSource`; daily :class:`Snapshot` values; the summary
 option builders and the templates and script that draw them.
 """
 
+from hub.reports.charts import ChartSpec, report_charts
 from hub.reports.completeness import (
     Completeness,
     FieldShare,
@@ -22,11 +23,12 @@ from hub.reports.errors import (
     ReportWriteError,
     SnapshotFormatError,
 )
+from hub.reports.html import STATIC_DIR, TEMPLATE_PACKAGE, render_html, write_html
 from hub.reports.model import (
     STAGES,
     Campaign,
-    ExpectedCount,
     Expectations,
+    ExpectedCount,
     ItemState,
     Phase,
     PhaseKind,
@@ -73,17 +75,21 @@ from hub.reports.tally import (
     record_facts,
     tally_records,
 )
+from hub.reports.xlsx import build_workbook, write_xlsx
 
 __all__ = [
     "AGE_BUCKETS",
     "STAGES",
+    "STATIC_DIR",
+    "TEMPLATE_PACKAGE",
     "Campaign",
     "CategoryProgress",
+    "ChartSpec",
     "Completeness",
     "Counts",
     "DayCount",
-    "ExpectedCount",
     "Expectations",
+    "ExpectedCount",
     "FieldCount",
     "FieldShare",
     "FindingSummary",
@@ -120,6 +126,7 @@ __all__ = [
     "Tally",
     "TimelinePoint",
     "build_report",
+    "build_workbook",
     "compute_completeness",
     "compute_progress",
     "compute_quality",
@@ -128,8 +135,12 @@ __all__ = [
     "projected_completion",
     "record_facts",
     "regions_from_divisions",
+    "render_html",
+    "report_charts",
     "stage_rate",
     "take_snapshot",
     "tally_records",
     "timeline",
+    "write_html",
+    "write_xlsx",
 ]

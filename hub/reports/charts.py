@@ -60,7 +60,8 @@ def _base(title: str) -> Options:
         "animation": False,
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
         "textStyle": {"fontFamily": _FONT},
-        "tooltip": {},
+        # Tooltips drawn on the canvas: HTML tooltips carry inline styles the CSP refuses.
+        "tooltip": {"renderMode": "richText"},
         "grid": {"containLabel": True, "left": 16, "right": 32, "top": 48, "bottom": 24},
     }
 
@@ -111,7 +112,7 @@ def _tree_node(table: ProgressTable, row: RegionProgress) -> Options:
 def division_treemap(table: ProgressTable, lang: Lang) -> Options:
     """Tree map of the division tree: area by people expected, colour by progress."""
     options = _base(text("section.treemap", lang))
-    options["tooltip"] = {"formatter": "{b}"}
+    options["tooltip"].update({"formatter": "{b}"})
     options["series"] = [
         {
             "type": "treemap",
@@ -138,7 +139,7 @@ def progress_over_time(
 ) -> Options:
     """Line chart: people at each stage per day, the expected line and the deadline."""
     options = _base(text("section.timeline", lang))
-    options["tooltip"] = {"trigger": "axis"}
+    options["tooltip"].update({"trigger": "axis"})
     options["legend"] = {"top": 24}
     options["grid"]["top"] = 64
     options["xAxis"] = {"type": "time"}
@@ -185,7 +186,7 @@ def category_breakdown(table: ProgressTable, lang: Lang, region: str | None = No
     row = table.root if region is None else table.get(region)
     shown = [c for c in row.categories if c.counts.expected or c.counts.collected]
     options = _base(text("section.categories", lang))
-    options["tooltip"] = {"trigger": "axis"}
+    options["tooltip"].update({"trigger": "axis"})
     options["legend"] = {"top": 24}
     options["grid"]["top"] = 64
     options["xAxis"] = {
@@ -206,7 +207,7 @@ def completeness_heat(completeness: Completeness, lang: Lang) -> Options:
     fields = completeness.most_missing(_MAX_HEAT_FIELDS) or completeness.fields[:_MAX_HEAT_FIELDS]
     columns = [completeness.fields.index(f) for f in fields]
     options = _base(text("section.heat", lang))
-    options["tooltip"] = {"position": "top"}
+    options["tooltip"].update({"position": "top"})
     options["grid"]["bottom"] = 64
     options["xAxis"] = {
         "type": "category",
@@ -248,7 +249,7 @@ def completeness_heat(completeness: Completeness, lang: Lang) -> Options:
 def quality_queues(quality: QualityReport, lang: Lang) -> Options:
     """Stacked bars: open items of each queue by age."""
     options = _base(text("section.quality", lang))
-    options["tooltip"] = {"trigger": "axis", "axisPointer": {"type": "shadow"}}
+    options["tooltip"].update({"trigger": "axis", "axisPointer": {"type": "shadow"}})
     options["legend"] = {"top": 24}
     options["grid"]["top"] = 64
     options["xAxis"] = {"type": "value", "minInterval": 1}

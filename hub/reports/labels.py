@@ -41,6 +41,7 @@ _TEXT: Final = MappingProxyType(
         "report.other_language": ("English version", "中文版"),
         "section.progress": ("各地区采集进度", "Progress by region"),
         "section.categories": ("各类别采集进度", "Progress by category"),
+        "section.region_categories": ("各地区分类别人数", "Collected by region and category"),
         "section.timeline": ("采集进度趋势", "Progress over time"),
         "section.phases": ("阶段目标", "Phases and deadlines"),
         "section.completeness": ("信息完整度", "Completeness by region"),

@@ -45,6 +45,7 @@ from datetime import date
 
 from hub.reports import (
     Campaign,
+    Counts,
     Expectations,
     ExpectedCount,
     InMemorySource,
@@ -56,6 +57,8 @@ from hub.reports import (
     RecordFacts,
     Region,
     RegionTree,
+    Snapshot,
+    SnapshotRow,
     Stage,
 )
 
@@ -160,6 +163,22 @@ ITEMS = (
     _item(QualityKind.REJECTION, OPEN, "370102001", date(2025, 6, 25)),
     _item(QualityKind.CONFLICT, OPEN, "370200001", date(2025, 6, 28)),
 )
+
+
+def _snapshot(day: int, collected: int, verified: int) -> Snapshot:
+    counts = Counts(
+        expected=37, collected=collected, authorised=verified, merged=verified, verified=verified
+    )
+    return Snapshot(
+        day=date(2025, 6, day),
+        root="370100",
+        rows=(SnapshotRow(code="370100", counts=counts, required=3 * collected, missing=0),),
+        open_items=(0, 0, 0, 0),
+    )
+
+
+#: Earlier days of the city (root row only): verified 1 on 06-23, 3 today → 2/7 a day.
+HISTORY = (_snapshot(2, 1, 1), _snapshot(9, 2, 1), _snapshot(16, 3, 1), _snapshot(23, 4, 1))
 
 CAMPAIGN = Campaign(
     phases=(

@@ -19,7 +19,16 @@ from hub.reports import (
     tally_records,
 )
 from protocol.schema import Schema
-from tests.hub.reports.data import CAMPAIGN, EXPECTATIONS, ITEMS, RECORDS, TODAY, TREE, source
+from tests.hub.reports.data import (
+    CAMPAIGN,
+    EXPECTATIONS,
+    HISTORY,
+    ITEMS,
+    RECORDS,
+    TODAY,
+    TREE,
+    source,
+)
 
 JUNE = parse_period("2025-06")
 
@@ -182,3 +191,21 @@ def test_report_counts_people_collected_in_the_period() -> None:
     assert report.site_code == "370100"
     assert report.site_name == "济南市"
     assert report.collection_deadline == CAMPAIGN.phases[0].deadline
+
+
+def test_phase_two_rate_comes_from_the_snapshots() -> None:
+    report = build_report(source(history=HISTORY), JUNE, "", today=TODAY)
+    cross_check = report.phases[1]
+    # verified 1 in the 06-23 snapshot, 3 today: 2 people in 7 days;
+    # 34 to go at 2/7 a day = 119 days after 06-30 = 10-27, before the 10-31 deadline.
+    assert cross_check.rate == pytest.approx(2 / 7)
+    assert cross_check.projected == date(2025, 10, 27)
+    assert cross_check.on_track is True
+    # the timeline: the four snapshots, then today's live figures
+    assert [(p.day.day, p.counts.collected) for p in report.timeline] == [
+        (2, 1),
+        (9, 2),
+        (16, 3),
+        (23, 4),
+        (30, 10),
+    ]
