@@ -89,7 +89,8 @@ def test_progress_sheet_holds_the_hand_computed_rows(workbook: openpyxl.Workbook
         0.14,
         datetime(2025, 8, 11),
     )
-    assert rows["370100"][2:8] == (37, 10, pytest.approx(10 / 37), 7, 6, 3)
+    city: tuple[object, ...] = rows["370100"][2:8]
+    assert city == (37, 10, pytest.approx(10 / 37), 7, 6, 3)
     assert sheet.freeze_panes == "A2"
     assert sheet["E2"].number_format == "0.0%"
     assert sheet["C2"].number_format == "#,##0"
