@@ -1,0 +1,254 @@
+"""Read-only views for the API and the console: the inbox, a bundle's findings, records,
+streams with gaps, alerts, and the divergence digest of a node's records.
+
+Record views are filtered by the asking account's scope: a record outside it is never
+returned (as if it did not exist).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from crypto.hashing import TAG_STATE_DIGEST
+from hub.accounts import AccountInfo, in_scope, require
+from hub.context import HubContext
+from hub.errors import NotFoundError
+from hub.store.models import Alert, BundleRow, RecordRow, StageItem
+from hub.streams import Gap, stream_gaps
+from protocol.divisions import jurisdiction_prefix, parse_node_id
+from protocol.trust.statement import canonical_json
+
+__all__ = [
+    "BundleView",
+    "alerts",
+    "bundle_items",
+    "bundle_view",
+    "gaps",
+    "get_record",
+    "inbox",
+    "records_digest",
+    "search_records",
+]
+
+_MAX_PAGE: Final = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleView:
+    """A bundle row as the inbox shows it (no personal data)."""
+
+    row: int
+    bundle_id: str | None
+    bundle_hash: str
+    kind: str | None
+    sender: str | None
+    seq: int | None
+    state: str
+    received_at: datetime
+    count: int | None
+    size: int
+    batch_id: str | None
+    approver: str | None
+    reason: str | None
+    reason_code: str | None
+    summary: dict[str, Any] | None
+    decided_by: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+def _view(row: BundleRow) -> BundleView:
+    return BundleView(
+        row=row.id,
+        bundle_id=row.bundle_id,
+        bundle_hash=row.bundle_hash,
+        kind=row.kind,
+        sender=row.sender,
+        seq=row.seq,
+        state=row.state,
+        received_at=row.received_at,
+        count=row.count,
+        size=row.size,
+        batch_id=row.batch_id,
+        approver=row.approver,
+        reason=row.reason,
+        reason_code=row.reason_code,
+        summary=row.summary,
+        decided_by=row.decided_by,
+    )
+
+
+def inbox(
+    ctx: HubContext,
+    account: AccountInfo,
+    *,
+    state: str | None = None,
+    sender: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[BundleView]:
+    """Bundles by arrival, optionally of one state or sender, after a row id."""
+    require(account, "read_bundles")
+    query = sa.select(BundleRow).where(BundleRow.id > after).order_by(BundleRow.id)
+    if state:
+        query = query.where(BundleRow.state == state)
+    if sender:
+        query = query.where(BundleRow.sender == sender)
+    with ctx.store.read() as session:
+        return [_view(r) for r in session.scalars(query.limit(min(max(limit, 1), _MAX_PAGE)))]
+
+
+def bundle_view(ctx: HubContext, account: AccountInfo, row_id: int) -> BundleView:
+    """Raises:
+    NotFoundError: no such bundle.
+    """
+    require(account, "read_bundles")
+    with ctx.store.read() as session:
+        row = session.get(BundleRow, row_id)
+        if row is None:
+            raise NotFoundError(f"no bundle {row_id}")
+        return _view(row)
+
+
+def bundle_items(
+    ctx: HubContext,
+    account: AccountInfo,
+    row_id: int,
+    *,
+    kind: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """A bundle's findings (changes with old → new values, conflicts, duplicates, warnings).
+
+    Values are personal data: only accounts that may read records get them.
+    """
+    require(account, "read_records")
+    query = (
+        sa.select(StageItem)
+        .where(StageItem.bundle == row_id, StageItem.id > after)
+        .order_by(StageItem.id)
+        .limit(min(max(limit, 1), _MAX_PAGE))
+    )
+    if kind:
+        query = query.where(StageItem.kind == kind)
+    with ctx.store.read() as session:
+        return [
+            {
+                "id": i.id,
+                "kind": i.kind,
+                "record_id": i.record_id,
+                "op_id": i.op_id,
+                "field": i.field,
+                **i.data,
+            }
+            for i in session.scalars(query)
+        ]
+
+
+def _record_dict(row: RecordRow) -> dict[str, Any]:
+    return {
+        "record_id": row.record_id,
+        "site": row.site,
+        "status": row.status,
+        "values": row.data,
+        "versions": row.versions,
+    }
+
+
+def get_record(ctx: HubContext, account: AccountInfo, record_id: str) -> dict[str, Any]:
+    """Raises:
+    NotFoundError: no such record within the account's scope.
+    """
+    require(account, "read_records")
+    with ctx.store.read() as session:
+        row = session.get(RecordRow, record_id)
+        if row is None or not in_scope(account, row.site):
+            raise NotFoundError("no such record")
+        return _record_dict(row)
+
+
+def search_records(
+    ctx: HubContext, account: AccountInfo, *, id_number: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Records inside the account's scope, optionally by ID number."""
+    require(account, "read_records")
+    prefix = jurisdiction_prefix(account.scope)
+    query = sa.select(RecordRow).where(RecordRow.site.like(f"{prefix}%"))
+    if id_number:
+        query = query.where(RecordRow.id_number == id_number)
+    with ctx.store.read() as session:
+        rows = session.scalars(query.order_by(RecordRow.record_id).limit(min(limit, _MAX_PAGE)))
+        return [_record_dict(r) for r in rows]
+
+
+def gaps(ctx: HubContext, account: AccountInfo) -> list[Gap]:
+    require(account, "read_bundles")
+    with ctx.store.read() as session:
+        return stream_gaps(session)
+
+
+def alerts(ctx: HubContext, account: AccountInfo) -> list[dict[str, Any]]:
+    require(account, "read_bundles")
+    with ctx.store.read() as session:
+        return [
+            {
+                "id": a.id,
+                "at": a.at.isoformat(),
+                "kind": a.kind,
+                "subject": a.subject,
+                "bundle": a.bundle,
+                "message": a.message,
+                "closed": a.closed_at is not None,
+            }
+            for a in session.scalars(sa.select(Alert).order_by(Alert.id.desc()).limit(_MAX_PAGE))
+        ]
+
+
+def _versions_of(ctx: HubContext, site: str) -> Iterator[tuple[str, Any]]:
+    after = ""
+    while True:
+        with ctx.store.read() as session:
+            rows = session.execute(
+                sa.select(RecordRow.record_id, RecordRow.versions)
+                .where(RecordRow.site == site, RecordRow.record_id > after)
+                .order_by(RecordRow.record_id)
+                .limit(5000)
+            ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][0]
+
+
+def records_digest(ctx: HubContext, caller: str) -> dict[str, Any]:
+    """The digest of the record states that originated at the caller's site.
+
+    ``tagged_hash("muster/state-digest/v1", id₁, versions₁, id₂, versions₂, …)`` over the
+    records in record-id order, each versions document as canonical JSON.
+    """
+    site = parse_node_id(caller).site_code
+    # The framing of crypto.hashing.tagged_hash, fed incrementally: the records of a
+    # town never sit in memory at once.
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(len(TAG_STATE_DIGEST).to_bytes(2, "big") + TAG_STATE_DIGEST)
+    count = 0
+    for record_id, versions in _versions_of(ctx, site):
+        data = versions if isinstance(versions, dict) else json.loads(versions)
+        for part in (record_id.encode(), canonical_json(data)):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        count += 1
+    return {"scope": site, "count": count, "digest": digest.hexdigest()}
