@@ -23,6 +23,7 @@ from hub.reports.errors import (
     ReportWriteError,
     SnapshotFormatError,
 )
+from hub.reports.export import ExportSummary, export_records
 from hub.reports.html import STATIC_DIR, TEMPLATE_PACKAGE, render_html, write_html
 from hub.reports.model import (
     STAGES,
@@ -90,6 +91,7 @@ __all__ = [
     "DayCount",
     "Expectations",
     "ExpectedCount",
+    "ExportSummary",
     "FieldCount",
     "FieldShare",
     "FindingSummary",
@@ -130,6 +132,7 @@ __all__ = [
     "compute_completeness",
     "compute_progress",
     "compute_quality",
+    "export_records",
     "parse_period",
     "phase_statuses",
     "projected_completion",
