@@ -95,7 +95,8 @@ class QualityReport:
     """The queues, the findings by kind and state, and open items per child region.
 
     Attributes:
-        outside: open items filed under a region outside the tree.
+        outside: open items filed under a region outside the tree; they count
+            nowhere else (as people from outside count apart in progress).
     """
 
     queues: tuple[QueueSummary, ...]
@@ -128,6 +129,10 @@ def compute_quality(
     for item in items:
         if item.opened_on > today:
             continue  # raised after the report's day: not part of this report
+        home = tree.locate(item.region)
+        if home is None:
+            outside += _state_on(item, today) is ItemState.OPEN
+            continue
         if period.start <= item.opened_on:
             opened[item.kind] += 1
         if item.closed_on is not None and period.start <= item.closed_on <= today:
@@ -137,10 +142,6 @@ def compute_quality(
         if _state_on(item, today) is not ItemState.OPEN:
             continue
         ages[item.kind].append((today - item.opened_on).days)
-        home = tree.locate(item.region)
-        if home is None:
-            outside += 1
-            continue
         child = next((c for c in tree.ancestors(home) if c in children), None)
         if child is not None:
             by_region[child, item.kind] += 1

@@ -36,7 +36,7 @@ Quality items (q9 is filed outside the city):
     q5 finding    resolved   370103001  06-02 → 06-20  value_mismatch
     q6 finding    dismissed  370102001  06-03 → 06-04  value_mismatch
     q7 rejection  open       370102001  opened 06-25
-    q9 conflict   open       370200001  opened 06-28
+    q9 conflict   open       370200001  opened 06-28   (outside: counted apart)
 """
 
 from __future__ import annotations

@@ -145,13 +145,14 @@ def test_completeness_per_region_and_field() -> None:
 def test_quality_queues_and_ages() -> None:
     quality = compute_quality(ITEMS, TREE, JUNE)
     conflict = quality.queue(QualityKind.CONFLICT)
-    # open conflicts aged 1 (q1), 20 (q2) and 2 (q9) days.
+    # open conflicts aged 1 (q1) and 20 (q2) days; q9 is outside the city.
     assert (conflict.open, conflict.buckets, conflict.oldest_days, conflict.median_days) == (
-        3,
-        (2, 0, 0, 1, 0),
-        20,
         2,
+        (1, 0, 0, 1, 0),
+        20,
+        10.5,
     )
+    assert conflict.opened_in_period == 2
     duplicate = quality.queue(QualityKind.DUPLICATE)
     assert (duplicate.open, duplicate.opened_in_period, duplicate.closed_in_period) == (0, 1, 1)
     assert duplicate.oldest_days is None
@@ -168,7 +169,7 @@ def test_quality_queues_and_ages() -> None:
         ("历下区", (1, 0, 1, 1)),
         ("市中区", (1, 0, 0, 0)),
     ]
-    assert (quality.outside, quality.open_total) == (1, 5)
+    assert (quality.outside, quality.open_total) == (1, 4)
 
 
 def test_a_past_period_sees_items_as_they_were_then() -> None:

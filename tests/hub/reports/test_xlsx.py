@@ -55,7 +55,7 @@ def test_summary_sheet_has_the_key_figures_and_the_narrative(
     assert figures["本期新采集人数"] == 10
     assert figures["户籍不在本辖区的已采集人数"] == 1
     assert figures["完整度"] == pytest.approx(26 / 30)
-    assert figures["待处理"] == 5
+    assert figures["待处理"] == 4
     assert sheet["A17"].value == "工作情况说明"
     assert sheet["A18"].value == NARRATIVE
 
@@ -117,8 +117,8 @@ def test_quality_and_findings_sheets(workbook: openpyxl.Workbook) -> None:
     quality = {
         row[0]: row for row in workbook["问题处理情况"].iter_rows(min_row=2, values_only=True)
     }
-    # conflicts: 3 open aged 1, 20, 2 → buckets 0-2: 2, 15-30: 1; oldest 20, median 2
-    assert quality["数据冲突"] == ("数据冲突", 3, 2, 0, 0, 1, 0, 20, 2, 3, 0)
+    # conflicts: 2 open aged 1 and 20 → buckets 0-2: 1, 15-30: 1; oldest 20, median 10.5
+    assert quality["数据冲突"] == ("数据冲突", 2, 1, 0, 0, 1, 0, 20, 10.5, 2, 0)
     findings = list(workbook["比对核查发现"].iter_rows(min_row=2, values_only=True))
     assert findings == [("户籍已注销（死亡）", 1, 0, 0, 1), ("信息不一致", 0, 1, 1, 2)]
 
