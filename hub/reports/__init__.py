@@ -24,7 +24,7 @@ from hub.reports.errors import (
     SnapshotFormatError,
 )
 from hub.reports.export import ExportSummary, export_records
-from hub.reports.html import STATIC_DIR, TEMPLATE_PACKAGE, render_html, write_html
+from hub.reports.html import STATIC_DIR, TEMPLATE_PACKAGE, page_context, render_html, write_html
 from hub.reports.model import (
     STAGES,
     Campaign,
@@ -133,6 +133,7 @@ __all__ = [
     "compute_progress",
     "compute_quality",
     "export_records",
+    "page_context",
     "parse_period",
     "phase_statuses",
     "projected_completion",

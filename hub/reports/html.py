@@ -30,6 +30,7 @@ __all__ = [
     "TEMPLATE_PACKAGE",
     "PageHelpers",
     "environment",
+    "page_context",
     "render_html",
     "write_html",
 ]
@@ -122,21 +123,32 @@ def render_html(
     Raises:
         ReportModelError: ``lang`` is not a report language.
     """
-    language = check_lang(lang)
-    charts = {spec.key: spec for spec in report_charts(report, language)}
-    return (
-        environment()
-        .get_template("reports/report.html")
-        .render(
-            report=report,
-            lang=language,
-            other_lang=next(code for code in LANGS if code != language),
-            h=PageHelpers(language, report.collection_deadline),
-            charts=charts,
-            asset_base=asset_base,
-            other_href=other_href,
-        )
+    context = page_context(report, lang)
+    template = environment().get_template("reports/report.html")
+    return template.render(
+        context,
+        other_lang=next(code for code in LANGS if code != context["lang"]),
+        asset_base=asset_base,
+        other_href=other_href,
     )
+
+
+def page_context(report: Report, lang: str = "zh-CN") -> dict[str, object]:
+    """Return what the partials need: ``report``, ``lang``, ``h`` and ``charts`` (key → spec).
+
+    The console passes these to ``reports/_dashboard.html`` (or the chart and
+    table partials) in its own pages.
+
+    Raises:
+        ReportModelError: ``lang`` is not a report language.
+    """
+    language = check_lang(lang)
+    return {
+        "report": report,
+        "lang": language,
+        "h": PageHelpers(language, report.collection_deadline),
+        "charts": {spec.key: spec for spec in report_charts(report, language)},
+    }
 
 
 def write_html(report: Report, directory: Path, *, stem: str | None = None) -> Path:

@@ -19,6 +19,7 @@ from hub.reports.charts import (
     quality_queues,
     scale_colour,
 )
+from hub.reports.html import environment, page_context
 from hub.reports.labels import keys, text
 from hub.reports.report import Report
 from tests.hub.reports.data import HISTORY, TODAY, source
@@ -145,3 +146,20 @@ def test_vendored_files_match_their_record() -> None:
 def test_pages_load_nothing_from_other_sites() -> None:
     for path in (STATIC_DIR.parent / "templates").rglob("*.html"):
         assert not re.search(r"(src|href)=\"(https?:)?//", path.read_text("utf-8")), path.name
+
+
+def test_dashboard_partial_renders_every_chart(report: Report) -> None:
+    page = environment().from_string(
+        '{% from "reports/_dashboard.html" import dashboard %}{{ dashboard(report, h, charts) }}'
+    )
+    html = page.render(page_context(report, "en"))
+    assert re.findall(r'id="chart-([a-z]+)"', html) == [
+        "progress",
+        "timeline",
+        "treemap",
+        "categories",
+        "heat",
+        "quality",
+    ]
+    assert "<script" not in html  # the page that includes it loads the scripts once
+    assert 'data-site="370100"' in html
