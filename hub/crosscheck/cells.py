@@ -54,7 +54,14 @@ _SERIAL_TEXT: Final = re.compile(r"\d{5}(\.0+)?")
 _SPACES: Final = re.compile(r"\s+")
 #: Digits beyond this are lost when Excel stores an ID number as a number.
 _FLOAT_DIGITS: Final = 15
-_MIDDLE_DOTS: Final = re.compile(r"[•・．.·]")
+_DOTS: Final = str.maketrans(dict.fromkeys("•・．.", "·"))
+_CJK: Final = re.compile(r"[\u4e00-\u9fff]")
+#: Fields with few distinct values: their cells are parsed once per distinct text.
+_MEMO_FIELDS: Final = frozenset(RegisterField) - {
+    RegisterField.ID_NUMBER, RegisterField.NAME, RegisterField.HUKOU_ADDRESS, RegisterField.PHONE,
+}  # fmt: skip
+#: Distinct cells remembered per column; past this, cells are parsed each time.
+_MEMO_LIMIT: Final = 50_000
 
 _SEX: Final = {
     "1": "1", "男": "1", "男性": "1", "m": "1", "male": "1",
@@ -151,6 +158,12 @@ def parse_id_cell(raw: object) -> IdNumber:
         raw = digits
     if not isinstance(raw, str):
         raise CellReject("id_number_characters")
+    if len(raw) == 18 and raw.isascii() and raw.isalnum():
+        # The common case, already clean: skip the folding.
+        try:
+            return IdNumber(value=raw.upper())
+        except InvalidIdNumberError as exc:
+            raise CellReject(f"id_number_{exc.fields['rule']}") from None
     text = _SPACES.sub("", _fold(raw)).lstrip("'")
     if "E+" in text.upper():
         raise CellReject("id_number_numeric")
@@ -169,12 +182,15 @@ def _text(raw: object) -> str:
 
 def normalise_name(raw: object) -> str:
     """A name as registers and records are compared: width folded, CJK names unspaced."""
-    text = _fold(str(raw))
+    text = str(raw)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
     # Chinese names carry no spaces; registers pad two-character names ("王  芳").
-    if any("\u4e00" <= char <= "\u9fff" for char in text):
-        text = _SPACES.sub("", text)
-        text = _MIDDLE_DOTS.sub("·", text)
-    return unicodedata.normalize("NFC", text)
+    if _CJK.search(text) is not None:
+        text = "".join(text.split()).translate(_DOTS)
+    # An NFKC-normalised text is NFC-normalised too: nothing more to do.
+    return text
 
 
 def _word(raw: object) -> str:
@@ -265,6 +281,40 @@ class CellParser:
         if isinstance(value, str) and not value:
             return None
         return value
+
+    def column(self, field: RegisterField) -> Callable[[object], Value | None]:
+        """A parser for one column: :meth:`parse` for ``field``, remembering the results
+        for fields with few distinct values (dates, sex, yes/no, codes)."""
+        if field not in _MEMO_FIELDS:
+            return partial(self.parse, field)
+        memo: dict[tuple[type, object], Value | str | None] = {}
+        rejected: set[tuple[type, object]] = set()
+
+        def parse_cell(raw: object) -> Value | None:
+            # Keyed with the type too: 1, 1.0 and True are equal as keys, not as cells.
+            key = (type(raw), raw)
+            try:
+                found = memo[key]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable cell: not remembered
+                return self.parse(field, raw)
+            else:
+                if key in rejected:
+                    raise CellReject(str(found))
+                return found
+            try:
+                value = self.parse(field, raw)
+            except CellReject as reject:
+                if len(memo) < _MEMO_LIMIT:
+                    memo[key] = reject.code
+                    rejected.add(key)
+                raise
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = value
+            return value
+
+        return parse_cell
 
     def _date(self, raw: object) -> str:
         return format_date(parse_date_cell(raw, as_of=self._as_of))

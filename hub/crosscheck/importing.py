@@ -46,6 +46,7 @@ class _Column:
     rule: ColumnRule
     key: str
     required: bool
+    parse: Callable[[object], Value | None]
 
 
 class RowReader:
@@ -81,7 +82,7 @@ class RowReader:
         required = set(mapping.required)
         columns = [
             _Column(position, rule, _LIVING_KEY if rule.field is RegisterField.DECEASED
-                    else rule.field.value, rule.field in required)
+                    else rule.field.value, rule.field in required, parser.column(rule.field))
             for position, rule in mapping.locate(headers)
         ]  # fmt: skip
         self._id_column = next((c for c in columns if c.rule.field is RegisterField.ID_NUMBER),
@@ -96,7 +97,7 @@ class RowReader:
         for column in self._columns:
             raw = cells[column.position] if column.position < len(cells) else None
             try:
-                value = self._parser.parse(column.rule.field, raw)
+                value = column.parse(raw)
             except CellReject as reject:
                 problems.append(self._problem(number, column, reject.code))
                 continue
