@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,14 +44,8 @@ def node_status(ctx: NodeContext, session: Session) -> NodeStatus:
     ):
         live += 1
         by_category.update(c for c in categories.split("|") if c)
-    ops = dict(
-        session.execute(select(OpRow.state, func.count()).group_by(OpRow.state)).tuples().all()
-    )
-    bundles = dict(
-        session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))
-        .tuples()
-        .all()
-    )
+    ops = _count_by(session, OpRow.state)
+    bundles = _count_by(session, OutboxRow.state)
     to_verify = session.execute(
         select(func.count()).where(RecordFlagRow.flag == RecordFlag.TO_VERIFY.value)
     ).scalar_one()
@@ -77,6 +71,11 @@ def node_status(ctx: NodeContext, session: Session) -> NodeStatus:
         last_sync_ok=None if finished is None else finished.error is None,
         last_errors=errors,
     )
+
+
+def _count_by(session: Session, column: Any) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).group_by(column)).all()
+    return {str(value): int(count) for value, count in rows}
 
 
 def _item(row: ProblemRow) -> ProblemItem:

@@ -1,13 +1,19 @@
-"""Fixtures for the node core's tests (a real, migrated, encrypted store per test)."""
+"""Fixtures for the node core's tests (a real, migrated, encrypted store per test).
+
+Setting a node up costs several Argon2id hashes, so each kind of node is made once per
+session and copied, directory and all, for every test that uses it.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.node.core.helpers import Clock, NodeUnderTest, make_node, ready_node
+from node.services import NodeServices
+from tests.node.core.helpers import PASSPHRASE, Clock, NodeUnderTest, make_node, ready_node
 from tests.pki import Pki
 
 
@@ -21,17 +27,41 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> dict[str, NodeUnderTest]:
+    made = {
+        "bare": make_node(tmp_path_factory.mktemp("bare"), pki, Clock()),
+        "ready": ready_node(tmp_path_factory.mktemp("ready"), pki, Clock()),
+    }
+    for node in made.values():
+        node.services.close()
+    return made
+
+
+def _copy(template: NodeUnderTest, tmp_path: Path, clock: Clock) -> NodeUnderTest:
+    data_dir = tmp_path / "node"
+    shutil.copytree(template.data_dir, data_dir)
+    anchor = tmp_path / "anchor.json"
+    shutil.copy(template.anchor_file, anchor)
+    services = NodeServices.open(data_dir, PASSPHRASE, now=clock)
+    return NodeUnderTest(data_dir, template.pki, clock, services, anchor)
+
+
 @pytest.fixture
-def bare_node(tmp_path: Path, pki: Pki, clock: Clock) -> Iterator[NodeUnderTest]:
+def bare_node(
+    tmp_path: Path, templates: dict[str, NodeUnderTest], clock: Clock
+) -> Iterator[NodeUnderTest]:
     """A node just after `node init`: not enrolled, only the site administrator."""
-    node = make_node(tmp_path, pki, clock)
+    node = _copy(templates["bare"], tmp_path, clock)
     yield node
     node.services.close()
 
 
 @pytest.fixture
-def node(tmp_path: Path, pki: Pki, clock: Clock) -> Iterator[NodeUnderTest]:
+def node(
+    tmp_path: Path, templates: dict[str, NodeUnderTest], clock: Clock
+) -> Iterator[NodeUnderTest]:
     """An enrolled node with a collector and a certified approver."""
-    ready = ready_node(tmp_path, pki, clock)
+    ready = _copy(templates["ready"], tmp_path, clock)
     yield ready
     ready.services.close()

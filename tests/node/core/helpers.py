@@ -3,8 +3,10 @@ under the test PKI of tests/pki.py, with accounts, and realistic forms to save."
 
 from __future__ import annotations
 
+import io
 import random
 import struct
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -13,14 +15,18 @@ from typing import Any
 
 from crypto.keystore import KDF_INTERACTIVE
 from node.services import NodeServices, init_node
-from protocol.bundle import BundleKind
-from protocol.entries import encode_entry
+from node.services.trust import load_trust
+from node.store import transaction
+from protocol.bundle import BundleHeader, BundleKind, open_bundle
+from protocol.entries import decode_entry, encode_entry
+from protocol.hlc import Timestamp
+from protocol.ops import Op, OpKind
 from protocol.sample import realistic_record
 from protocol.schema import Schema
-from protocol.trust import Role, issue_certificate
+from protocol.trust import CertificateTrust, Role, TrustStore, issue_certificate
 from protocol.trust.anchor import anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
-from tests.pki import NOW, YEAR, Pki, seal, serial_for
+from tests.pki import NOW, YEAR, Party, Pki, seal, serial_for
 
 NODE_ID = "370102001-01"
 PASSPHRASE = b"node passphrase for tests"
@@ -165,6 +171,11 @@ def form_for(
     return categories, values
 
 
+def node_party(node: NodeUnderTest) -> Party:
+    """The node under test as a party of the test PKI (a bundle's receiver)."""
+    return Party(NODE_ID, node.services.context.keys)
+
+
 def down_bundle(
     node: NodeUnderTest,
     entries: list[Any],
@@ -177,16 +188,10 @@ def down_bundle(
     created: datetime | None = None,
 ) -> tuple[bytes, str]:
     """A bundle from the district hub (or ``sender``) to the node; (bytes, its hash)."""
-    pki = node.pki
-
-    class _To:
-        subject = NODE_ID
-        keys = node.services.context.keys
-
     data, sealed = seal(
         [encode_entry(e) for e in entries],
-        sender=pki[sender],
-        to=_To(),  # type: ignore[arg-type]
+        sender=node.pki[sender],
+        to=node_party(node),
         kind=kind,
         seq=seq,
         prev=prev,
@@ -196,5 +201,64 @@ def down_bundle(
     return data, sealed.bundle_hash
 
 
+def hub_trust(node: NodeUnderTest) -> TrustStore:
+    """What the district hub trusts: the test PKI plus the node's and approvers' certs."""
+    with transaction(node.services.context.engine) as session:
+        held = load_trust(session, node.services.context.anchor)
+    return node.pki.store().with_certificates(held.certificates)
+
+
+def hub_opens(node: NodeUnderTest, data: bytes) -> tuple[BundleHeader, list[object]]:
+    """Open a bundle from the node as the district hub does: header and decoded entries."""
+    opened = open_bundle(
+        io.BytesIO(data),
+        trust=CertificateTrust(hub_trust(node), node.clock()),
+        identities=[node.pki["district"].keys.age],
+    )
+    return opened.header, [decode_entry(e, i) for i, e in enumerate(opened.entries())]
+
+
 TODAY = date(2026, 11, 29)
 __all__ = ["ADMIN", "APPROVER", "COLLECTOR", "NODE_ID", "NOW", "PASSPHRASE", "TODAY", "UTC"]
+
+
+HUB_ADMIN = "370102/wang.fang"
+
+
+def hub_create(node: NodeUnderTest, seed: int, *, counter: int = 0) -> Op:
+    """A baseline create made at the district hub (a realistic record, photos left out)."""
+    today = node.clock().date()
+    record = realistic_record(
+        random.Random(seed), category="retired_soldier", division_code="370102001", today=today
+    )
+    values = {k: v for k, v in record.items() if "b2:" not in str(v)}
+    return Op(
+        kind=OpKind.CREATE,
+        record_id=str(uuid.UUID(int=seed, version=4)),
+        value=values,
+        hlc=Timestamp(wall_ms=int(node.clock().timestamp() * 1000), counter=counter, node="370102"),
+        author=HUB_ADMIN,
+        site="370102",
+    )
+
+
+def hub_set(
+    node: NodeUnderTest,
+    record_id: str,
+    field: str,
+    value: object,
+    base: tuple[str, ...],
+    *,
+    counter: int = 1,
+) -> Op:
+    """A resolution or correction made at the district hub."""
+    return Op(
+        kind=OpKind.SET,
+        record_id=record_id,
+        field=field,
+        value=value,
+        base=base,
+        hlc=Timestamp(wall_ms=int(node.clock().timestamp() * 1000), counter=counter, node="370102"),
+        author=HUB_ADMIN,
+        site="370102",
+    )
