@@ -1,0 +1,78 @@
+"""The hub's aiohttp application: ``create_app(config)``.
+
+The app serves the API of docs/api.md and the admin endpoints, and runs
+``config.workers`` pipeline tasks (verify, stage, merge; hub/pipeline.py) for its
+whole life. Services are built in a cleanup context: the store is migrated, the
+hub's keys are unlocked with the passphrase (``--passphrase-file`` or
+``MUSTER_PASSPHRASE_FILE``), and everything is closed when the app stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from hub.admin_api import admin_routes
+from hub.api import error_middleware, routes
+from hub.appkeys import CONTEXT, WORKERS
+from hub.config import HubConfig
+from hub.context import HubContext
+from hub.pipeline import run_once
+from hub.runtime import open_context
+
+__all__ = ["create_app", "run_workers"]
+
+_log = logging.getLogger("muster.hub")
+
+
+async def run_workers(ctx: HubContext) -> None:
+    """One pipeline worker: claim and process bundles until cancelled."""
+    while True:
+        try:
+            busy = await asyncio.to_thread(run_once, ctx)
+        except Exception:
+            _log.exception("pipeline step failed; the bundle returns to the queue")
+            busy = False
+        if not busy:
+            await asyncio.sleep(ctx.config.poll_seconds)
+
+
+def _services(
+    config: HubConfig, context: HubContext | None, passphrase: bytes | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def services(app: web.Application) -> AsyncIterator[None]:
+        ctx: HubContext = (
+            context
+            if context is not None
+            else await asyncio.to_thread(open_context, config, passphrase)
+        )
+        app[CONTEXT] = ctx
+        tasks = [asyncio.create_task(run_workers(ctx)) for _ in range(config.workers)]
+        app[WORKERS] = tasks
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if context is None:
+                ctx.store.dispose()
+
+    return services
+
+
+def create_app(
+    config: HubConfig, *, context: HubContext | None = None, passphrase: bytes | None = None
+) -> web.Application:
+    """The hub application. ``context`` is for tests (keys and clock already set up)."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1 << 20)
+    app.add_routes(routes)
+    app.add_routes(admin_routes)
+    app.cleanup_ctx.append(_services(config, context, passphrase))
+    return app

@@ -1,0 +1,280 @@
+"""``muster hub …``: set up, run and operate a hub (registered through ``muster.cli``).
+
+- ``hub init --site 370102 --name … --data DIR [--db URL] --root ANCHOR``: keys, config,
+  store, and ``DIR/enrollment-request.json`` for the parent (or the root ceremony);
+- ``hub enroll FILE --data DIR``: install the answer (the hub's certificate chain);
+- ``hub account add --data DIR --login … --name … --role admin``: a console account;
+- ``hub run --config FILE``: the API, the console's services and the pipeline;
+- ``hub import FILE… --data DIR [--process]``: bundles from a USB stick;
+- ``hub process --data DIR``: run the pipeline until no bundle waits;
+- ``hub audit verify --data DIR``: check the audit log's hash chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from crypto.errors import InputError, MusterError, StateError, UsageError
+from hub.accounts import create_account
+from hub.app import create_app
+from hub.audit import verify_audit
+from hub.config import CONFIG_FILE, HubConfig
+from hub.context import HubContext
+from hub.intake import take_in
+from hub.pipeline import run_once
+from hub.rawstore import store_file
+from hub.runtime import load_anchor, open_context
+from hub.store import Store, migrate
+from hub.trust import install_certificates, install_revocation_list
+from node.cli.main import EXIT_INPUT, EXIT_INTERNAL, EXIT_STATE, EXIT_USAGE
+from node.fsutil import write_atomic
+from node.keyfiles import KeyDir, read_passphrase
+from protocol.trust import Role
+from protocol.trust.anchor import anchor_from_bytes, anchor_to_bytes
+from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
+
+__all__ = ["register"]
+
+Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def register(sub: Sub) -> None:
+    """Add the ``hub`` command group."""
+    hub = sub.add_parser("hub", help="set up, run and operate a hub")
+    cmds = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
+    cmds.required = True
+
+    init = cmds.add_parser("init", help="create a hub's keys, configuration and store")
+    init.add_argument("--site", required=True, help="the hub's 6-digit division code")
+    init.add_argument("--name", required=True, help="the office's display name")
+    init.add_argument("--data", required=True, type=Path, help="data directory to create")
+    init.add_argument("--db", default="", help="store URL (default: SQLite in the data dir)")
+    init.add_argument("--root", required=True, type=Path, help="the province root anchor file")
+    init.add_argument("--passphrase-file", help="file whose first line is the key passphrase")
+    init.set_defaults(func=_init)
+
+    enroll = cmds.add_parser("enroll", help="install the hub's certificate (enrollment answer)")
+    enroll.add_argument("answer", type=Path)
+    _data_args(enroll)
+    enroll.set_defaults(func=_enroll)
+
+    account = cmds.add_parser("account", help="console accounts")
+    acc = account.add_subparsers(dest="account_command", metavar="ACCOUNT_COMMAND")
+    acc.required = True
+    add = acc.add_parser("add", help="create a console account")
+    _data_args(add)
+    add.add_argument("--login", required=True)
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, choices=["admin", "reviewer", "viewer", "auditor"])
+    add.add_argument("--scope", help="division code the account may see (default: the hub's)")
+    add.add_argument("--password-file", required=True, help="file holding the new password")
+    add.set_defaults(func=_account_add)
+
+    run = cmds.add_parser("run", help="serve the API and run the pipeline")
+    run.add_argument("--config", required=True, type=Path, help="hub.toml (or its directory)")
+    run.add_argument("--passphrase-file")
+    run.set_defaults(func=_run)
+
+    imp = cmds.add_parser("import", help="take in bundle files (USB)")
+    imp.add_argument("files", nargs="+", type=Path)
+    _data_args(imp)
+    imp.add_argument("--process", action="store_true", help="then run the pipeline until idle")
+    imp.set_defaults(func=_import)
+
+    process = cmds.add_parser("process", help="run the pipeline until no bundle waits")
+    _data_args(process)
+    process.set_defaults(func=_process)
+
+    audit = cmds.add_parser("audit", help="the audit log")
+    aud = audit.add_subparsers(dest="audit_command", metavar="AUDIT_COMMAND")
+    aud.required = True
+    verify = aud.add_parser("verify", help="check the audit log's hash chain")
+    verify.add_argument("--data", type=Path, help="data directory")
+    verify.add_argument("--config", type=Path, help="hub.toml (instead of --data)")
+    verify.set_defaults(func=_audit_verify)
+
+
+def _data_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, type=Path, help="the hub's data directory")
+    parser.add_argument("--passphrase-file", help="file whose first line is the key passphrase")
+
+
+def _config(args: argparse.Namespace) -> HubConfig:
+    path = getattr(args, "config", None) or args.data
+    return HubConfig.load(Path(path))
+
+
+def _context(args: argparse.Namespace) -> HubContext:
+    config = _config(args)
+    return open_context(config, read_passphrase(args.passphrase_file))
+
+
+def _init(args: argparse.Namespace) -> int:
+    data: Path = args.data
+    if (data / CONFIG_FILE).exists():
+        raise StateError(f"{data / CONFIG_FILE} exists: this directory holds a hub already")
+    try:
+        anchor = anchor_from_bytes(args.root.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read the root anchor {args.root}") from exc
+    config = HubConfig(data_dir=data, site=args.site, name=args.name, db_url=args.db)
+    passphrase = read_passphrase(args.passphrase_file, confirm=True)
+    data.mkdir(parents=True, exist_ok=True)
+    for directory in (config.bundles_dir, config.down_dir, config.blobs_dir, config.scratch_dir):
+        directory.mkdir(exist_ok=True)
+    keys = KeyDir(config.keys_dir).create(passphrase, owner=config.site)
+    write_atomic(config.anchor_path, anchor_to_bytes(anchor), mode=0o644)
+    store = Store(config.database_url)
+    migrate(store)
+    store.dispose()
+    request = make_enrollment_request(
+        keys.signing,
+        subject=config.site,
+        role=Role.HUB,
+        name=config.name,
+        at=datetime.now(UTC),
+        age=keys.age.recipient,
+    )
+    write_atomic(data / "enrollment-request.json", request.to_bytes(), mode=0o644)
+    write_atomic(data / CONFIG_FILE, config.to_toml().encode("utf-8"), mode=0o644)
+    print(f"hub {config.site} initialised in {data}")
+    print(
+        f"signing key {keys.signing.public_key.key_id_hex}; send enrollment-request.json "
+        "to the parent hub (or the root ceremony), then run `muster hub enroll ANSWER`"
+    )
+    return 0
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    try:
+        answer = EnrollmentAnswer.from_bytes(args.answer.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot read {args.answer}") from exc
+    verify_answer(
+        answer,
+        anchor=load_anchor(ctx.config),
+        subject=ctx.site,
+        role=Role.HUB,
+        sign_key=ctx.keys.signing.public_key,
+        age=ctx.keys.age.recipient,
+        at=datetime.now(UTC),
+    )
+    with ctx.store.write() as session:
+        added = install_certificates(session, answer.certificates, source="chain")
+        for crl in answer.crls:
+            install_revocation_list(ctx, session, crl)
+    print(f"installed {added} certificates; hub {ctx.site} is enrolled")
+    return 0
+
+
+def _account_add(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    try:
+        password = Path(args.password_file).read_text("utf-8").split("\n", 1)[0]
+    except OSError as exc:
+        raise InputError(f"cannot read {args.password_file}") from exc
+    info = create_account(
+        ctx,
+        login=args.login,
+        display_name=args.name,
+        role=args.role,
+        password=password,
+        by="cli",
+        scope=args.scope,
+    )
+    print(f"account {info.login} ({info.role}, scope {info.scope}) created")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = HubConfig.load(args.config)
+    passphrase = read_passphrase(args.passphrase_file)
+    app = create_app(config, passphrase=passphrase)
+    web.run_app(app, host=config.listen_host, port=config.listen_port, print=_quiet)
+    return 0
+
+
+def _quiet(*_args: Any) -> None:
+    return None
+
+
+def _drain(ctx: HubContext) -> int:
+    done = 0
+    while run_once(ctx):
+        done += 1
+    return done
+
+
+def _import(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    failures = 0
+    for path in args.files:
+        try:
+            with path.open("rb") as source:
+                stored = store_file(
+                    source,
+                    directory=ctx.config.bundles_dir,
+                    scratch=ctx.config.scratch_dir,
+                    limit=ctx.config.max_bundle_bytes,
+                )
+        except OSError as exc:
+            print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+            failures += 1
+            continue
+        except InputError as exc:
+            print(f"{path}: rejected: {exc.message}", file=sys.stderr)
+            failures += 1
+            continue
+        result = take_in(ctx, stored, source="file")
+        if result.status == "rejected" and result.error is not None:
+            print(f"{path}: rejected: {result.error.message}", file=sys.stderr)
+            failures += 1
+        else:
+            print(f"{path}: {result.status}{' (parked)' if result.parked else ''}")
+    if args.process:
+        print(f"processed {_drain(ctx)} pipeline steps")
+    return 1 if failures else 0
+
+
+def _process(args: argparse.Namespace) -> int:
+    print(f"processed {_drain(_context(args))} pipeline steps")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    if args.config is None and args.data is None:
+        raise InputError("give --data DIR or --config FILE")
+    config = _config(args)
+    store = Store(config.database_url)
+    try:
+        count = verify_audit(store)
+    finally:
+        store.dispose()
+    print(f"audit log intact: {count} entries")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hub …``: the hub commands without the ``muster`` entry point."""
+    parser = argparse.ArgumentParser(prog="python -m hub")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    register(sub)
+    args = parser.parse_args(["hub", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        code: int = args.func(args)
+    except MusterError as exc:
+        print(f"muster: error: {exc.message}", file=sys.stderr)
+        if isinstance(exc, UsageError):
+            return EXIT_USAGE
+        if isinstance(exc, StateError):
+            return EXIT_STATE
+        return EXIT_INPUT if isinstance(exc, InputError) else EXIT_INTERNAL
+    return code
