@@ -39,6 +39,10 @@ _TEXT: Final = MappingProxyType(
         ),
         "report.new_in_period": ("本期新采集人数", "Collected in the period"),
         "report.other_language": ("English version", "中文版"),
+        "report.full_table": (
+            "本表列至下两级地区；各级地区的完整数字见汇总表（XLSX）。",
+            "This table goes two levels down; the workbook (XLSX) has every region.",
+        ),
         "section.progress": ("各地区采集进度", "Progress by region"),
         "section.categories": ("各类别采集进度", "Progress by category"),
         "section.region_categories": ("各地区分类别人数", "Collected by region and category"),

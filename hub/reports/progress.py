@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 
 from hub.reports._rollup import roll_up
 from hub.reports.errors import RegionError, ReportModelError
@@ -118,6 +119,20 @@ class ProgressTable:
     window_days: int
     regions: tuple[RegionProgress, ...]
     outside: Counts
+    _rows: Mapping[str, RegionProgress] = field(init=False, repr=False, compare=False)
+    _children: Mapping[str, tuple[RegionProgress, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        children: dict[str, list[RegionProgress]] = {}
+        for row in self.regions:
+            if row.parent is not None:
+                children.setdefault(row.parent, []).append(row)
+        object.__setattr__(self, "_rows", MappingProxyType({r.code: r for r in self.regions}))
+        object.__setattr__(
+            self, "_children", MappingProxyType({k: tuple(v) for k, v in children.items()})
+        )
 
     @property
     def root(self) -> RegionProgress:
@@ -130,14 +145,16 @@ class ProgressTable:
         Raises:
             RegionError: the table has no such region.
         """
-        for row in self.regions:
-            if row.code == code:
-                return row
-        raise RegionError(f"region {code[:12]}: expected a region inside {self.root.code}")
+        try:
+            return self._rows[code]
+        except KeyError:
+            raise RegionError(
+                f"region {code[:12]}: expected a region inside {self.root.code}"
+            ) from None
 
     def children(self, code: str) -> tuple[RegionProgress, ...]:
         """Return the rows of the regions directly under ``code``."""
-        return tuple(r for r in self.regions if r.parent == code)
+        return self._children.get(code, ())
 
 
 def projected_completion(collected: int, expected: int, rate: float, today: date) -> date | None:
