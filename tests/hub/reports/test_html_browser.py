@@ -1,7 +1,7 @@
 """The HTML report in headless Chromium: charts drawn, figures shown, no script errors.
 
-The page is served over a real socket with the web kit's security headers, so a
-chart that needed inline script or style would fail here as it would in the console.
+The page is served over a real socket with the web kit's Content-Security-Policy,
+so a chart that needed inline script or style would fail here as in the console.
 """
 
 from __future__ import annotations
@@ -17,35 +17,19 @@ import pytest
 
 from hub.reports import build_report, parse_period
 from hub.reports.html import write_html
+from node.web.kit.security import CONTENT_SECURITY_POLICY
 from tests.fixtures.browser import screenshot
 from tests.hub.reports.data import TODAY, source
 
 pytestmark = pytest.mark.browser
 
-#: The policy node/web/kit/security.py sends with every page (copied: the test must
-#: fail if the report needs more than the console allows).
-CSP = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    )
-)
 NARRATIVE = "本月各街道采集进展顺利。\n千佛山街道需加快进度。"
 CHARTS = ("timeline", "progress", "treemap", "categories", "heat", "quality")
 
 
 class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
 
