@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-DEBS   := minisign age chromium
+# fonts-wqy-microhei: a CJK font, so Chromium draws Chinese in screenshots and PDFs.
+DEBS   := minisign age chromium fonts-wqy-microhei
 PKGS   := crypto protocol node hub
 ARGS   ?=
 
@@ -23,6 +24,7 @@ $(STAMP): pyproject.toml
 debs:
 	@missing=""; \
 	for t in minisign age chromium; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing="$$missing fonts"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
