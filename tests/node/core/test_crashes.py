@@ -1,0 +1,203 @@
+"""Crash safety: a node killed with SIGKILL in the middle of authorising or of applying a
+down bundle restarts consistent; a full disk during either changes nothing. Real
+subprocesses, real signals, a real RLIMIT_FSIZE."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from node.store import transaction
+from node.store.models import (
+    AuditRow,
+    BatchRow,
+    BlobRow,
+    InboxRow,
+    OpRow,
+    OpState,
+    OutboxRow,
+    RecordRow,
+    StreamRow,
+)
+from protocol.bundle import BundleKind
+from protocol.entries import Blob
+from tests.node.core.helpers import (
+    APPROVER,
+    COLLECTOR,
+    NodeUnderTest,
+    down_bundle,
+    form_for,
+    hub_create,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+BIG = 600 * 1024  # larger than the file-size limit below
+LIMIT = 256 * 1024
+
+
+def _counts(node: NodeUnderTest) -> dict[str, int]:
+    with transaction(node.services.context.engine) as session:
+        counts = {
+            model.__tablename__: int(
+                session.execute(select(func.count()).select_from(model)).scalar_one()
+            )
+            for model in (RecordRow, OpRow, BatchRow, OutboxRow, InboxRow, StreamRow, BlobRow)
+        }
+        counts["draft"] = int(
+            session.execute(
+                select(func.count()).where(OpRow.state == OpState.DRAFT.value)
+            ).scalar_one()
+        )
+    return counts
+
+
+def _worker(
+    node: NodeUnderTest, *args: str, pause: str | None = None, fsize: int | None = None
+) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
+    if pause:
+        env["MUSTER_PAUSE_AT"] = pause
+        env["MUSTER_PAUSE_FILE"] = str(node.data_dir / "paused")
+    command = [sys.executable, "-m", "tests.node.core.crash_worker"]
+    if fsize:
+        command += ["--fsize", str(fsize)]
+    return subprocess.Popen(
+        [*command, str(node.data_dir), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _kill_when_paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> None:
+    marker = node.data_dir / "paused"
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        if process.poll() is not None:
+            pytest.fail(f"worker ended before {point}: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            process.communicate()
+            pytest.fail(f"worker never reached {point}")
+        time.sleep(0.05)
+    assert marker.read_text() == point
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)  # reaps it and closes its pipes
+    assert process.returncode == -signal.SIGKILL
+    marker.unlink()
+
+
+def _finish(process: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = process.communicate(timeout=120)
+    assert out, err
+    result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _drafts(node: NodeUnderTest, *seeds: int) -> None:
+    for seed in seeds:
+        categories, values = form_for(node.services, seed=seed)
+        assert node.services.save_record(None, categories, values, COLLECTOR[0]).saved
+
+
+def _big_photo(node: NodeUnderTest) -> None:
+    """A record whose scan makes the bundle larger than the file-size limit."""
+    services = node.services
+    rid = services.search("")[0].record_id
+    scan = b"%PDF-1.4\n" + os.urandom(BIG)
+    services.attach_blob(rid, "document_scans", scan, "application/pdf", author=COLLECTOR[0])
+
+
+def test_killed_while_authorising_leaves_no_half_batch(node: NodeUnderTest) -> None:
+    _drafts(node, 1, 2)
+    before = _counts(node)
+    node.services.close()
+    process = _worker(node, "authorise", *APPROVER[::2], pause="authorise.before_commit")
+    _kill_when_paused(node, process, "authorise.before_commit")
+    services = node.reopen()
+    assert _counts(node) == before
+    assert services.verify_audit() > 0
+    result = services.authorise(APPROVER[0], APPROVER[2])
+    assert [b.seq for b in result.batches] == [1]
+    assert _counts(node)["draft"] == 0
+
+
+def test_killed_while_applying_a_down_bundle_applies_it_once_after_restart(
+    node: NodeUnderTest, tmp_path: Path
+) -> None:
+    data, _ = down_bundle(
+        node,
+        [hub_create(node, 1), hub_create(node, 2)],
+        kind=BundleKind.BASELINE,
+        seq=1,
+        prev=None,
+        bundle_id="1" * 32,
+    )
+    path = tmp_path / "baseline.bundle"
+    path.write_bytes(data)
+    before = _counts(node)
+    node.services.close()
+    process = _worker(node, "import", str(path), pause="apply.before_commit")
+    _kill_when_paused(node, process, "apply.before_commit")
+    services = node.reopen()
+    assert _counts(node) == before
+    assert services.verify_audit() > 0
+    first = services.import_files([path])
+    second = services.import_files([path])
+    assert [i.outcome for i in first.items + second.items] == ["applied", "duplicate"]
+    assert len(services.search("")) == 2
+
+
+def test_a_full_disk_while_authorising_authorises_nothing(node: NodeUnderTest) -> None:
+    _drafts(node, 1)
+    _big_photo(node)
+    before = _counts(node)
+    with transaction(node.services.context.engine) as session:
+        audit_before = session.execute(select(func.count()).select_from(AuditRow)).scalar_one()
+    node.services.close()
+    result = _finish(_worker(node, "authorise", *APPROVER[::2], fsize=LIMIT))
+    assert result["ok"] is False
+    assert result["error"] == "StoreError"
+    assert "nothing" in str(result["message"])
+    services = node.reopen()
+    assert _counts(node) == before
+    with transaction(services.context.engine) as session:
+        assert session.execute(select(func.count()).select_from(AuditRow)).scalar_one() == (
+            audit_before
+        )
+    assert services.verify_audit() == audit_before
+    assert services.authorise(APPROVER[0], APPROVER[2]).op_count == 2
+
+
+def test_a_full_disk_while_applying_a_down_bundle_applies_nothing(
+    node: NodeUnderTest, tmp_path: Path
+) -> None:
+    blob = Blob.of(b"\xff\xd8\xff" + os.urandom(BIG), "image/jpeg")
+    data, _ = down_bundle(
+        node,
+        [hub_create(node, 1), blob],
+        kind=BundleKind.BASELINE,
+        seq=1,
+        prev=None,
+        bundle_id="1" * 32,
+    )
+    path = tmp_path / "baseline.bundle"
+    path.write_bytes(data)
+    before = _counts(node)
+    node.services.close()
+    result = _finish(_worker(node, "import", str(path), fsize=LIMIT))
+    assert result["outcomes"] == ["rejected"]
+    assert "could not write" in str(result["messages"])
+    services = node.reopen()
+    assert _counts(node) == before
+    assert [i.outcome for i in services.import_files([path]).items] == ["applied"]
