@@ -37,6 +37,7 @@ def main(argv: list[str]) -> int:
     if limit:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    out: dict[str, object]
     try:
         if action == "authorise":
             result = services.authorise(args[0], args[1])
