@@ -24,7 +24,7 @@ from hub.faults import fault
 from hub.states import BundleState
 from hub.store.models import BundleRow
 
-__all__ = ["WORK_STATES", "Claim", "claim_next", "hold", "release"]
+__all__ = ["WORK_STATES", "Claim", "claim_next", "hold", "release", "release_all_on_sqlite"]
 
 #: States in which a bundle waits for a worker.
 WORK_STATES: Final = (BundleState.RECEIVED, BundleState.VERIFIED, BundleState.APPROVED)
@@ -82,3 +82,17 @@ def hold(session: Session, row_id: int, worker: str) -> BundleRow:
 def release(row: BundleRow) -> None:
     """End the claim (in the transaction that finishes the step)."""
     row.claimed_by, row.lease_until = None, None
+
+
+def release_all_on_sqlite(ctx: HubContext) -> int:
+    """At start on SQLite, end every claim: a SQLite hub is one process, so any claim left
+    in the store belongs to a process that died. (PostgreSQL hubs wait for the lease.)"""
+    if not ctx.store.is_sqlite:
+        return 0
+    with ctx.store.write() as session:
+        result = session.execute(
+            sa.update(BundleRow)
+            .where(BundleRow.claimed_by.is_not(None))
+            .values(claimed_by=None, lease_until=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

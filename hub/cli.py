@@ -41,10 +41,7 @@ from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request,
 
 __all__ = ["register"]
 
-Sub = argparse._SubParsersAction[argparse.ArgumentParser]
-
-
-def register(sub: Sub) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``hub`` command group."""
     hub = sub.add_parser("hub", help="set up, run and operate a hub")
     cmds = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")

@@ -207,7 +207,7 @@ class HubConfig:
             raise ConfigError(f"hub settings {unknown}: not known (see docs/hub.md)")
         if "site" not in values:
             raise ConfigError("hub settings: site is required")
-        kwargs = {name: _typed(name, str(hints[name]), value) for name, value in values.items()}
+        kwargs = {name: _typed(name, _hint(hints[name]), value) for name, value in values.items()}
         return cls(data_dir=Path(data_dir), **kwargs)
 
     def to_toml(self) -> str:
@@ -225,6 +225,10 @@ class HubConfig:
                 continue
             lines.append(f"{f.name} = {_toml(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _hint(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint)
 
 
 def _typed(name: str, hint: str, value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Named fault points for the crash tests: the process can die (or stop) exactly there.
 
-``MUSTER_HUB_FAULT=<point>[:<action>][,…]`` arms points; the action is ``kill`` (the
+``MUSTER_FAULT_HUB=<point>[:<action>][,…]`` arms points; the action is ``kill`` (the
 default: the process sends itself SIGKILL, as ``kill -9`` would) or ``pause`` (the
-process writes ``MUSTER_HUB_FAULT_MARK`` and sleeps, so a test can kill it there).
+process writes ``MUSTER_FAULT_HUB_MARK`` and sleeps, so a test can kill it there).
 Unset, :func:`fault` costs one environment lookup.
 """
 
@@ -16,8 +16,8 @@ from typing import Final
 
 __all__ = ["FAULT_ENV", "MARK_ENV", "POINTS", "fault"]
 
-FAULT_ENV: Final = "MUSTER_HUB_FAULT"
-MARK_ENV: Final = "MUSTER_HUB_FAULT_MARK"
+FAULT_ENV: Final = "MUSTER_FAULT_HUB"
+MARK_ENV: Final = "MUSTER_FAULT_HUB_MARK"
 
 #: Every point the hub passes, in pipeline order (docs/hub.md "Crash safety").
 POINTS: Final = (

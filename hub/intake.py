@@ -70,6 +70,7 @@ class IntakeResult:
 
 def take_in(ctx: HubContext, stored: StoredFile, *, source: str) -> IntakeResult:
     """Record a stored bundle file and verify it (steps 2–5 above)."""
+    fault("intake.file_written")
     now = ctx.now()
     lease = now + timedelta(seconds=ctx.config.claim_lease_seconds)
     with ctx.store.write() as session:

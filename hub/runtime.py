@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from hub.claims import release_all_on_sqlite
 from hub.config import HubConfig
 from hub.context import HubContext
 from hub.errors import ConfigError
@@ -38,10 +39,12 @@ def open_context(config: HubConfig, passphrase: bytes | None = None) -> HubConte
     keys = KeyDir(config.keys_dir).unlock(passphrase or read_passphrase(None))
     store = Store(config.database_url)
     migrate(store)
-    return HubContext(
+    context = HubContext(
         config=config,
         store=store,
         keys=keys,
         anchor=anchor,
         worker=f"{os.uname().nodename}:{os.getpid()}",
     )
+    release_all_on_sqlite(context)
+    return context

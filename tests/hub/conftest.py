@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,9 +38,9 @@ def make_hub(
     *,
     site: str = "370102",
     party: str = "district",
-    **settings: object,
+    **settings: Any,
 ) -> HubContext:
-    config = HubConfig(data_dir=data, site=site, db_url=url, cookie_secure=False, **settings)  # type: ignore[arg-type]
+    config = HubConfig(data_dir=data, site=site, db_url=url, cookie_secure=False, **settings)
     store = Store(url)
     migrate(store)
     ctx = HubContext(
