@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from node.web.kit import WebConfig
+from tests.fixtures.browser import CHROMIUM_ARGS, chromium_path
 from tests.node.web.kitapp import PASSWORD, Accounts, MovableClock, csrf_of, make_app
 
 KitClient = TestClient[Any, Any]
@@ -57,3 +58,22 @@ async def log_in(client: KitClient, login: str = "li", password: str = PASSWORD)
     home = await client.get("/")
     assert home.status == 200
     return csrf_of(await home.text())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for one test module at a time (overrides the session-wide fixture).
+
+    Playwright's sync API keeps its event loop running in the main thread while it
+    is open; a session-wide browser would make every later ``async`` test fail with
+    "Cannot run the event loop while another loop is running". Closing it at the end
+    of each browser module lets the asyncio tests after it run.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    path = chromium_path()
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=list(CHROMIUM_ARGS))
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -18,7 +18,7 @@ from node.web.kit.i18n import ENDONYMS
 from tests.node.web.conftest import KitStarter
 
 #: Every package with templates and catalogs, in load order.
-PACKAGES = ("node.web.kit",)
+PACKAGES = ("node.web.kit", "node.web")
 
 
 @pytest.mark.parametrize(

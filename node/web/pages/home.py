@@ -1,0 +1,61 @@
+"""The status page and "立即同步" (sync now)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from crypto.errors import MusterError
+from node.services.values import NodeStatus
+from node.web.display import category_names
+from node.web.kit import render, require_role
+from node.web.pages.common import schema_of, see_other, services, translator
+from node.web.roles import EVERYONE
+from node.web.services import call
+
+__all__ = ["add_routes"]
+
+
+def _moment(status: NodeStatus) -> str:
+    if status.last_sync_at is None:
+        return ""
+    return status.last_sync_at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+@require_role(*EVERYONE)
+async def home(request: web.Request) -> web.StreamResponse:
+    """``GET /``: counts by category and state, the way out, the last sync and its errors."""
+    svc, tr = services(request), translator(request)
+    status = await call(svc.status)
+    categories = [
+        (category_names(schema_of(request), [key], tr), count)
+        for key, count in status.records_by_category
+    ]
+    return render(
+        request,
+        "node/home.html",
+        {
+            "status": status,
+            "categories": categories,
+            "ops": [(state.value, count) for state, count in status.ops_by_state],
+            "bundles": [(state.value, count) for state, count in status.outbox_by_state],
+            "last_sync": _moment(status),
+            "failed_code": request.query.get("code", ""),
+        },
+    )
+
+
+@require_role(*EVERYONE)
+async def sync_now(request: web.Request) -> web.StreamResponse:
+    """``POST /sync``: run one sync now (never alongside the scheduled one), then go home."""
+    try:
+        report = await call(services(request).sync_now)
+    except MusterError as exc:
+        raise see_other(request, "home", {"notice": "sync_failed", "code": exc.code}) from None
+    notice = "synced" if report.ok else "sync_failed"
+    raise see_other(request, "home", {"notice": notice})
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Add the status page."""
+    router.add_get("/", home, name="home")
+    router.add_post("/sync", sync_now, name="sync")
