@@ -103,9 +103,8 @@ def make_node(tmp_path: Path, pki: Pki, clock: Clock, *, name: str = "node") -> 
     return NodeUnderTest(data_dir, pki, clock, services, anchor_file)
 
 
-def certify(node: NodeUnderTest, request_data: bytes, role: Role) -> bytes:
+def certify(pki: Pki, request_data: bytes, role: Role) -> bytes:
     """The district hub's enrollment answer to a request (the node's or an approver's)."""
-    pki = node.pki
     request = EnrollmentRequest.from_bytes(request_data)
     district = pki["district"]
     cert = issue_certificate(
@@ -126,12 +125,12 @@ def certify(node: NodeUnderTest, request_data: bytes, role: Role) -> bytes:
 
 def enrollment_answer(node: NodeUnderTest) -> bytes:
     """The district hub's answer to the node's enrollment request."""
-    return certify(node, (node.data_dir / "enrollment-request.json").read_bytes(), Role.NODE)
+    return certify(node.pki, (node.data_dir / "enrollment-request.json").read_bytes(), Role.NODE)
 
 
 def approver_answer(node: NodeUnderTest, login: str) -> bytes:
     """The district hub's answer to an approver's certificate request."""
-    return certify(node, node.services.approver_request(login), Role.APPROVER)
+    return certify(node.pki, node.services.approver_request(login), Role.APPROVER)
 
 
 def ready_node(tmp_path: Path, pki: Pki, clock: Clock, *, name: str = "node") -> NodeUnderTest:

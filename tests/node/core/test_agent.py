@@ -1,0 +1,112 @@
+"""The agent: the UI and the sync schedule in one process, never two syncs at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from node.agent import SYNC_JOB, SyncSchedule, build_app, run_scheduled_sync
+from node.services import NodeServices
+from tests.node.core.helpers import PASSPHRASE, NodeUnderTest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_schedule_runs_sync_at_most_once_at_a_time(node: NodeUnderTest) -> None:
+    schedule = SyncSchedule(node.services, 15)
+    job = schedule.scheduler.get_job(SYNC_JOB)
+    assert job is not None
+    assert (job.max_instances, job.coalesce) == (1, True)
+    assert job.trigger.interval.total_seconds() == 15 * 60
+    assert SyncSchedule(node.services, 0).scheduler.get_job(SYNC_JOB) is None
+
+
+def test_a_scheduled_sync_that_finds_one_running_is_skipped(node: NodeUnderTest) -> None:
+    ctx = node.services.context
+    services = NodeServices(
+        replace(ctx, config=replace(ctx.config, parent_url="http://127.0.0.1:9"))
+    )
+    with services._exclusive_sync():
+        assert run_scheduled_sync(services) is None
+    assert services.status().last_sync_at is None  # it never started
+
+
+def test_a_failed_scheduled_sync_is_recorded_not_raised(node: NodeUnderTest) -> None:
+    ctx = node.services.context
+    services = NodeServices(
+        replace(ctx, config=replace(ctx.config, parent_url="http://127.0.0.1:9", retry_attempts=1))
+    )
+    assert run_scheduled_sync(services) is None
+    status = services.status()
+    assert status.last_sync_ok is False
+    assert "did not answer" in status.last_errors[0]
+
+
+async def test_the_ui_is_served_with_the_schedule_running(node: NodeUnderTest) -> None:
+    app = build_app(node.services)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/", allow_redirects=False)
+        assert response.status in (200, 302, 303)
+        assert len(app.cleanup_ctx) >= 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_muster_node_run_serves_on_localhost_until_stopped(
+    node: NodeUnderTest, tmp_path: Path
+) -> None:
+    node.services.close()
+    secret = tmp_path / "passphrase"
+    secret.write_bytes(PASSPHRASE + b"\n")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
+    env["MUSTER_PASSPHRASE_FILE"] = str(secret)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "node.cli.main",
+            "node",
+            "run",
+            "--data",
+            str(node.data_dir),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                    status = response.status
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None:
+                    break
+                time.sleep(0.2)
+        assert status == 200, process.communicate(timeout=5) if process.poll() is not None else ""
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
