@@ -252,14 +252,21 @@ class SqliteDatasets:
         return _row_from(found) if found is not None else None
 
     def problems(self, dataset_id: str) -> Iterator[RowProblem]:
-        found = self._db.execute(
-            "SELECT row, column_name, field, code FROM row_problems WHERE dataset_id = ? "
-            "ORDER BY seq",
-            (dataset_id,),
-        ).fetchall()
-        for row, column, field, code in found:
-            yield RowProblem(row=row, column=column,
-                             field=RegisterField(field) if field else None, code=code)  # fmt: skip
+        # Paged like rows(): a badly broken file can have a problem on every row.
+        last = -1
+        while True:
+            page = self._db.execute(
+                "SELECT seq, row, column_name, field, code FROM row_problems "
+                "WHERE dataset_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (dataset_id, last, _FETCH),
+            ).fetchall()
+            if not page:
+                return
+            for _seq, row, column, field, code in page:
+                yield RowProblem(row=row, column=column,
+                                 field=RegisterField(field) if field else None,
+                                 code=code)  # fmt: skip
+            last = page[-1][0]
 
     def duplicate_id_numbers(self, dataset_id: str) -> Iterator[str]:
         found = self._db.execute(
