@@ -33,7 +33,6 @@ POINTS: Final = (
     "stage.items_spooled",
     "review.before_commit",
     "merge.chunk_applied",
-    "merge.blobs_written",
     "merge.resolutions_applied",
     "merge.down_sealed",
     "merge.before_commit",

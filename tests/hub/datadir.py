@@ -58,7 +58,9 @@ def context_for(config: HubConfig, pki: Pki) -> HubContext:
     )
 
 
-def hub_command(*args: str, data: Path, env: dict[str, str] | None = None) -> list[str]:
+def hub_command(*args: str, data: Path, passphrase: bool = True) -> list[str]:
+    if not passphrase:
+        return [sys.executable, "-m", "hub", *args, "--data", str(data)]
     return [
         sys.executable,
         "-m",
@@ -74,9 +76,10 @@ def hub_command(*args: str, data: Path, env: dict[str, str] | None = None) -> li
 def run_hub(
     *args: str, data: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m hub ARGS --data DATA`` (with the passphrase file unless auditing)."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
-        hub_command(*args, data=data),
+        hub_command(*args, data=data, passphrase=args[0] != "audit"),
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -1,0 +1,140 @@
+"""The store's migrations match its models (both databases); the audit chain catches
+tampering; the CLI sets up a hub, takes in a USB bundle and verifies the chain."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from hub.audit import verify_audit
+from hub.context import HubContext
+from hub.store.migrate import alembic_config
+from hub.store.models import AuditHead, AuditRow
+from protocol.errors import AuditChainError
+from protocol.trust import Role, issue_certificate
+from protocol.trust.anchor import anchor_to_bytes
+from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
+from tests.hub.datadir import PASSPHRASE, ROOT, make_data_dir, run_hub
+from tests.hub.factory import DeltaFactory, record_id
+from tests.hub.helpers import drain, submit
+from tests.pki import NOW, YEAR, Pki, serial_for
+
+
+def test_migrations_and_models_agree(hub: HubContext) -> None:
+    config = alembic_config(hub.store)
+    with hub.store.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)
+
+
+def test_the_audit_chain_verifies_and_an_altered_entry_is_found(
+    hub: HubContext, deltas: DeltaFactory
+) -> None:
+    submit(hub, deltas.bundle([deltas.create(record_id(1))])[0])
+    drain(hub)
+    assert verify_audit(hub.store) == 2
+    with hub.store.write() as session:
+        session.execute(sa.update(AuditRow).where(AuditRow.seq == 1).values(actor="someone else"))
+    with pytest.raises(AuditChainError, match="entry 1 was altered"):
+        verify_audit(hub.store)
+
+
+def test_removing_the_last_audit_entries_is_found(hub: HubContext, deltas: DeltaFactory) -> None:
+    submit(hub, deltas.bundle([deltas.create(record_id(1))])[0])
+    drain(hub)
+    with hub.store.write() as session:
+        session.execute(sa.delete(AuditRow).where(AuditRow.seq == 2))
+    with pytest.raises(AuditChainError, match="last entries were removed"):
+        verify_audit(hub.store)
+    with hub.store.read() as session:
+        head = session.get(AuditHead, 1)
+        assert head is not None
+        assert head.seq == 2
+
+
+@pytest.mark.slow
+def test_a_hub_is_set_up_enrolled_fed_from_usb_and_audited_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    pki = Pki.build()
+    anchor = tmp_path / "anchor.json"
+    anchor.write_bytes(anchor_to_bytes(pki.anchor))
+    (tmp_path / "pass").write_bytes(PASSPHRASE + b"\n")
+    data = tmp_path / "hub"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "init",
+            "--site",
+            "370102",
+            "--name",
+            "历下区",
+            "--data",
+            str(data),
+            "--root",
+            str(anchor),
+            "--passphrase-file",
+            str(tmp_path / "pass"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr
+    (data / "passphrase").write_bytes(PASSPHRASE + b"\n")
+    request = EnrollmentRequest.from_bytes((data / "enrollment-request.json").read_bytes())
+    assert request.subject == "370102"
+    assert request.role is Role.HUB
+    city = pki["city"]
+    assert city.cert is not None
+    assert pki["province"].cert is not None
+    cert = issue_certificate(
+        issuer_key=city.keys.signing,
+        issuer=city.subject,
+        serial=serial_for("cli hub"),
+        subject="370102",
+        role=Role.HUB,
+        sign_key=request.sign_key,
+        age=request.age,
+        not_before=NOW - YEAR,
+        not_after=NOW + YEAR,
+        name="历下区",
+    )
+    answer = EnrollmentAnswer(certificates=(cert, city.cert, pki["province"].cert))
+    (tmp_path / "answer.json").write_bytes(answer.to_bytes())
+    enrolled = run_hub("enroll", str(tmp_path / "answer.json"), data=data)
+    assert enrolled.returncode == 0, enrolled.stderr
+    verified = run_hub("audit", "verify", data=data)
+    assert verified.returncode == 0
+    assert "audit log intact" in verified.stdout
+
+
+@pytest.mark.slow
+def test_import_from_usb_answers_per_file_and_merges(tmp_path: Path) -> None:
+    pki = Pki.build()
+    data = tmp_path / "hub"
+    make_data_dir(data, pki)
+    factory = DeltaFactory(pki)
+    good = tmp_path / "good.bundle"
+    good.write_bytes(factory.bundle([factory.create(record_id(1))])[0])
+    junk = tmp_path / "junk.bundle"
+    junk.write_bytes(b"not a bundle")
+    result = run_hub("import", str(good), str(junk), "--process", data=data)
+    assert result.returncode == 1
+    assert f"{good}: accepted" in result.stdout
+    assert f"{junk}: rejected" in result.stderr
+    again = run_hub("import", str(good), data=data)
+    assert again.returncode == 0
+    assert f"{good}: duplicate" in again.stdout
+    assert run_hub("audit", "verify", data=data).returncode == 0
