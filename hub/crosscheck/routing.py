@@ -173,11 +173,10 @@ def problem_body(finding: Finding, *, schema: Schema | None = None) -> dict[str,
         "division": finding.division_code,
         "person": {key: _wire(value) for key, value in finding.person},
         "details": {key: _wire(value) for key, value in finding.details},
-        "message": {
-            "key": f"crosscheck.{finding.kind.value}",
-            "zh": zh.format(**names),
-            "en": en.format(**names),
-        },
+        # Flat keys: the node's to-do list reads message_zh / message_en as they are.
+        "message_key": f"crosscheck.{finding.kind.value}",
+        "message_zh": zh.format(**names),
+        "message_en": en.format(**names),
     }
 
 
@@ -189,7 +188,7 @@ def to_problem(finding: Finding, *, schema: Schema | None = None) -> Problem:
 _KEYS: Final = frozenset(
     {"v", "id", "kind", "source", "source_kind", "dataset", "row", "record", "field",
      "register_value", "record_value", "authority", "proposed", "division", "person",
-     "details", "message"}
+     "details", "message_key", "message_zh", "message_en"}
 )  # fmt: skip
 
 

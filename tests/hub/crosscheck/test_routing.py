@@ -74,8 +74,9 @@ def test_problem_body_carries_everything_the_node_shows() -> None:
         "field": "name", "register_value": "王芳", "record_value": "王方",
         "authority": "register", "proposed": "王芳", "division": "370102001",
         "person": {}, "details": {},
-        "message": {"key": "crosscheck.value_mismatch", "zh": "“户籍”登记的姓名与采集信息不一致",
-                    "en": "户籍 records a different name"},
+        "message_key": "crosscheck.value_mismatch",
+        "message_zh": "“户籍”登记的姓名与采集信息不一致",
+        "message_en": "户籍 records a different name",
     }  # fmt: skip
 
 
@@ -138,7 +139,7 @@ def test_malformed_problem_bodies_are_refused(change: dict[str, Any], message: s
 
 def test_a_body_with_a_missing_or_extra_key_is_refused() -> None:
     body = problem_body(_finding("370102001"))
-    del body["message"]
+    del body["message_en"]
     with pytest.raises(ProblemBodyError, match="expected an object with keys"):
         read_problem_body(body)
     with pytest.raises(ProblemBodyError, match="expected an object with keys"):
