@@ -20,6 +20,7 @@ from hub.admin_api import admin_routes
 from hub.api import error_middleware, routes
 from hub.appkeys import CONTEXT, WORKERS
 from hub.config import HubConfig
+from hub.console import mount_console
 from hub.context import HubContext
 from hub.pipeline import run_once
 from hub.runtime import open_context
@@ -75,4 +76,5 @@ def create_app(
     app.add_routes(routes)
     app.add_routes(admin_routes)
     app.cleanup_ctx.append(_services(config, context, passphrase))
+    mount_console(app, config)
     return app

@@ -1,0 +1,1 @@
+"""The console's page handlers, one module per area; each has ``add_routes(router)``."""
