@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from crypto.errors import MusterError
+from node.errors import ConflictError, FormError
 from node.services.values import NodeStatus
 from node.web.display import category_names
 from node.web.kit import render, require_role
@@ -49,6 +50,11 @@ async def sync_now(request: web.Request) -> web.StreamResponse:
     """``POST /sync``: run one sync now (never alongside the scheduled one), then go home."""
     try:
         report = await call(services(request).sync_now)
+    except ConflictError:
+        raise see_other(request, "home", {"notice": "sync_busy"}) from None
+    except FormError:
+        # The only form of the sync: no parent_url in node.toml, so USB only.
+        raise see_other(request, "home", {"notice": "sync_no_parent"}) from None
     except MusterError as exc:
         raise see_other(request, "home", {"notice": "sync_failed", "code": exc.code}) from None
     notice = "synced" if report.ok else "sync_failed"

@@ -20,9 +20,20 @@ from node.collector.config import CollectorConfig
 from node.collector.reader import Reader
 from node.collector.simulator import Simulator
 from node.services import NodeServices
+from node.services.state import DOWN, position
+from node.store import transaction
 from node.store.models import OpState
+from protocol.bundle import BundleKind
+from protocol.entries import Problem
 from tests.fixtures.browser import ARTIFACTS, screenshot
-from tests.node.core.helpers import PASSPHRASE, Clock, NodeUnderTest, ready_node
+from tests.node.core.helpers import (
+    PASSPHRASE,
+    Clock,
+    NodeUnderTest,
+    down_bundle,
+    hub_create,
+    ready_node,
+)
 from tests.node.web.browser_steps import (
     CARD_FIELDS,
     card_for,
@@ -42,17 +53,19 @@ GUIDE_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "zh" / "img"
 #: The screenshots the operator guide shows (docs/zh/操作手册-采集点.md).
 GUIDE = (
     "node-01-login",
-    "node-02-home",
     "node-03-choose-categories",
     "node-04-card-read",
     "node-05-validation-error",
     "node-06-record",
     "node-07-form-survivor",
+    "node-08-baseline",
+    "node-09-home",
     "node-10-card-differences",
     "node-11-approval",
     "node-12-wrong-password",
     "node-13-outbox",
     "node-14-english",
+    "node-15-problems",
 )
 FORMS = (
     ("survivor", "martyr_survivor", 21),
@@ -207,3 +220,62 @@ def test_a_collection_point_day_in_the_browser(
             page.wait_for_selector("#outbox-table")
             assert "Outbox" in page.inner_text("h1")
             _shot(page, "node-14-english")
+
+
+def _down(node: NodeUnderTest, tmp_path: Path, entries: list[Any], kind: BundleKind) -> Path:
+    """A down bundle from the district hub, as a file brought on a USB stick."""
+    with transaction(node.services.context.engine) as session:
+        last = position(session, "370102", DOWN)
+    data, _hash = down_bundle(
+        node,
+        entries,
+        kind=kind,
+        seq=last.last_seq + 1,
+        prev=last.last_hash,
+        bundle_id=f"{last.last_seq + 1:032x}",
+    )
+    path = tmp_path / f"down-{last.last_seq + 1}.bundle"
+    path.write_bytes(data)
+    return path
+
+
+def test_baseline_records_and_problems_from_the_hub(
+    page: Any, node: NodeUnderTest, tmp_path: Path
+) -> None:
+    baseline = [hub_create(node, seed) for seed in (31, 32)]
+    report = node.services.import_files([_down(node, tmp_path, baseline, BundleKind.BASELINE)])
+    assert [item.outcome for item in report.items] == ["applied"]
+    finding = Problem(
+        body={
+            "id": "p-1",
+            "kind": "deceased_in_register",
+            "record_id": baseline[1].record_id,
+            "field": "living_status",
+            "message_zh": "公安户籍登记显示此人已故，请核实生存状态",
+            "message_en": "The household register says this person has died: check",
+        }
+    )
+    node.services.import_files([_down(node, tmp_path, [finding], BundleKind.PROBLEMS)])
+
+    with LiveServer(lambda: make_ui(node)) as server:
+        base = server.url
+        log_in(page, base, "collector")
+        assert page.inner_text("#stat-records") == "2"
+        _shot(page, "node-09-home")
+
+        page.goto(f"{base}/records/{baseline[0].record_id}")
+        page.wait_for_selector("#to-verify")
+        _shot(page, "node-08-baseline")
+        page.click("#confirm-baseline")
+        page.wait_for_selector(".notice")
+        assert page.locator("#to-verify").count() == 0
+
+        page.click('nav a[href="/problems"]')
+        page.wait_for_selector("#problems-table")
+        assert "已故" in page.inner_text("#problems-table")
+        _shot(page, "node-15-problems")
+        page.fill('input[name="answer"]', "已入户核实，本人健在，户籍登记有误")
+        page.click("#problems-table button[type=submit]")
+        page.wait_for_selector(".notice")
+        (item,) = node.services.problems(include_closed=True)
+        assert item.state == "answered"

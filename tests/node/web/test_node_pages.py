@@ -332,3 +332,14 @@ async def test_a_stale_form_makes_a_conflict_not_a_silent_overwrite(
     page = await (await ui.get(answer.headers["Location"])).text()
     assert "形成了冲突" in page
     assert "13800000001 / 13900000002" in page or "13900000002 / 13800000001" in page
+
+
+async def test_sync_now_without_a_parent_address_says_to_use_usb(
+    ui: Client, node: NodeUnderTest
+) -> None:
+    csrf = await ui_log_in(ui, "collector")
+    answer = await ui.post("/sync", data={"csrf_token": csrf}, allow_redirects=False)
+    assert answer.status == 303
+    assert answer.headers["Location"] == "/?notice=sync_no_parent"
+    page = await (await ui.get(answer.headers["Location"])).text()
+    assert "只能用U盘传送数据" in page
