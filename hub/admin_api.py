@@ -27,7 +27,7 @@ from hub.accounts import (
     list_accounts,
     require,
 )
-from hub.api import ctx_of, small_body
+from hub.api import ctx_of, small_body, whole_number
 from hub.audit import verify_audit
 from hub.errors import AuthenticationError, ForbiddenError
 from hub.queries import alerts, bundle_items, bundle_view, gaps, get_record, inbox, search_records
@@ -141,12 +141,7 @@ async def me(request: web.Request) -> web.Response:
 
 def _int(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name) or request.match_info.get(name)
-    if text is None:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"{name}: expected a whole number") from None
+    return default if text is None else whole_number(text, name)
 
 
 @admin_routes.get("/api/v1/admin/bundles")

@@ -32,7 +32,7 @@ from protocol.errors import BundleTooLargeError, RequestAuthError
 from protocol.requestauth import Caller, verify_request
 from protocol.trust import Receipt
 
-__all__ = ["VERSION", "error_middleware", "json_error", "routes"]
+__all__ = ["VERSION", "error_middleware", "json_error", "routes", "whole_number"]
 
 VERSION: Final = "0.1.0"
 _log = logging.getLogger("muster.hub.api")
@@ -61,6 +61,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(
             {"error": "internal", "message": "the hub failed to answer; see its log"}, status=500
         )
+
+
+def whole_number(text: str, name: str) -> int:
+    """A non-negative whole number from a URL, small enough for any database column.
+
+    Raises:
+        InputError: not such a number.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"{name}: expected a whole number") from None
+    if not 0 <= value < 2**62:
+        raise InputError(f"{name}: expected a whole number from 0 to 2^62")
+    return value
 
 
 def ctx_of(request: web.Request) -> HubContext:
@@ -154,10 +169,7 @@ def _down_rows(ctx: HubContext, caller: str, after: int) -> list[dict[str, Any]]
 @routes.get("/api/v1/down")
 async def list_down(request: web.Request) -> web.Response:
     caller = await signed_caller(request)
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise InputError("after: expected a whole number") from None
+    after = whole_number(request.query.get("after", "0"), "after")
     rows = await asyncio.to_thread(_down_rows, ctx_of(request), caller.subject, after)
     return web.json_response({"bundles": rows})
 
@@ -166,10 +178,7 @@ async def list_down(request: web.Request) -> web.Response:
 async def get_down(request: web.Request) -> web.StreamResponse:
     caller = await signed_caller(request)
     ctx = ctx_of(request)
-    try:
-        seq = int(request.match_info["seq"])
-    except ValueError:
-        raise InputError("seq: expected a whole number") from None
+    seq = whole_number(request.match_info["seq"], "seq")
 
     def find() -> str | None:
         with ctx.store.read() as session:
