@@ -29,7 +29,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from node.config import NodeConfig
-from node.errors import ConflictError, FormError
+from node.errors import AuthenticationError, ConflictError, FormError
 from node.services import accounts as _accounts
 from node.services import approval as _approval
 from node.services import records as _records
@@ -154,7 +154,10 @@ class NodeServices:
             AuthenticationError: unknown login, wrong password, or disabled account.
         """
         with self._tx() as session:
-            return _accounts.authenticate(self._ctx, session, login, password)
+            account = _accounts.authenticate(self._ctx, session, login, password)
+        if account is None:
+            raise AuthenticationError("login or password is wrong, or the account is disabled")
+        return account
 
     def account(self, login: str) -> Account | None:
         """The account ``login`` as it is now, or None."""
@@ -403,10 +406,18 @@ class NodeServices:
             NothingToDoError: nothing is pending.
             StoreError: the disk is full; nothing was authorised.
         """
-        with self._tx() as session:
-            return _approval.authorise_batches(
-                self._ctx, session, approver_login, password, record_ids
-            )
+        try:
+            with self._tx() as session:
+                return _approval.authorise_batches(
+                    self._ctx, session, approver_login, password, record_ids
+                )
+        except AuthenticationError:
+            with self._tx() as session:  # the attempt is audited, the rest rolled back
+                append_audit(
+                    session, at=self._ctx.now(), actor=approver_login,
+                    action="authorise.failed", subject=approver_login,
+                )  # fmt: skip
+            raise
 
     # -- outbox, inbox, sync ------------------------------------------------------------
 

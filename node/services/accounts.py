@@ -193,12 +193,11 @@ def _seal_key(ctx: NodeContext, key: SigningKey, password: str) -> str:
     return sealed.decode("utf-8")
 
 
-def authenticate(ctx: NodeContext, session: Session, login: str, password: str) -> Account:
+def authenticate(ctx: NodeContext, session: Session, login: str, password: str) -> Account | None:
     """Check a login and password; audit the attempt either way.
 
-    Raises:
-        AuthenticationError: unknown login, wrong password or disabled account (the
-            message does not say which).
+    Returns None for an unknown login, a wrong password or a disabled account alike (the
+    caller raises after committing, so that failed attempts stay in the audit log).
     """
     row = session.get(AccountRow, login) if isinstance(login, str) else None
     stored = row.password_hash if row is not None else _DUMMY_HASH.decode("ascii")
@@ -208,7 +207,7 @@ def authenticate(ctx: NodeContext, session: Session, login: str, password: str) 
             append_audit(
                 session, at=ctx.now(), actor=row.login, action="login.failed", subject=row.login
             )
-        raise AuthenticationError("login or password is wrong, or the account is disabled")
+        return None
     append_audit(session, at=ctx.now(), actor=row.login, action="login", subject=row.login)
     return account_of(ctx, row)
 
