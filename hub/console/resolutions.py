@@ -189,4 +189,13 @@ def read_resolutions(
             "duplicates: expected each record merged away at most once",
             key="review.error.disagree",
         )
+    for merge in merges:
+        for field, value in merge.fields:
+            earlier = chosen.get((merge.survivor or "", field))
+            if earlier is not None and earlier.value != value:
+                raise FormError(
+                    f"duplicates: the value picked for field {field} differs from the "
+                    "conflict's choice for the same record",
+                    key="review.error.disagree",
+                )
     return (*chosen.values(), *merges)

@@ -17,6 +17,7 @@ from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.errors import FormError
 from hub.console.pages.common import (
+    Notice,
     call,
     context,
     form_dict,
@@ -72,7 +73,7 @@ async def create(request: web.Request) -> web.StreamResponse:
     except FormError as exc:
         message = form_message(request, exc)
         return await _page(request, form=form, error=message, target="new", status=422)
-    raise see_other(request, "accounts", {"notice": "account_created"})
+    raise see_other(request, "accounts", Notice.ACCOUNT_CREATED)
 
 
 async def _enable(request: web.Request, *, enabled: bool) -> web.StreamResponse:
@@ -84,7 +85,7 @@ async def _enable(request: web.Request, *, enabled: bool) -> web.StreamResponse:
         message = form_message(request, exc)
         return await _page(request, error=message, target=login, status=422)
     raise see_other(
-        request, "accounts", {"notice": "account_enabled" if enabled else "account_disabled"}
+        request, "accounts", Notice.ACCOUNT_ENABLED if enabled else Notice.ACCOUNT_DISABLED
     )
 
 
@@ -110,7 +111,7 @@ async def password(request: web.Request) -> web.StreamResponse:
     except FormError as exc:
         message = form_message(request, exc)
         return await _page(request, error=message, target=login, status=422)
-    raise see_other(request, "accounts", {"notice": "password_set"})
+    raise see_other(request, "accounts", Notice.PASSWORD_SET)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import enum
+from collections.abc import Callable
 from typing import Any, Final, ParamSpec, TypeVar
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from hub.context import HubContext
 from node.web.kit import TRANSLATOR, Translator, require_role, route_url
 
 __all__ = [
+    "Notice",
     "allowed",
     "call",
     "context",
@@ -32,6 +34,22 @@ P = ParamSpec("P")
 T = TypeVar("T")
 H = TypeVar("H", bound=Callable[[web.Request], Any])
 _MAX_VALUE: Final = 4000
+
+
+class Notice(enum.StrEnum):
+    """The one-line confirmations a page shows after a form worked (``notice.<name>``)."""
+
+    APPROVED = "approved"
+    APPROVED_WITH_RESOLUTIONS = "approved_with_resolutions"
+    REJECTED = "rejected"
+    ALERT_CLOSED = "alert_closed"
+    ENROLLMENT_APPROVED = "enrollment_approved"
+    ENROLLMENT_REFUSED = "enrollment_refused"
+    CERTIFICATE_REVOKED = "certificate_revoked"
+    ACCOUNT_CREATED = "account_created"
+    ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ENABLED = "account_enabled"
+    PASSWORD_SET = "password_set"  # noqa: S105 - the name of a notice, not a password
 
 
 def context(request: web.Request) -> HubContext:
@@ -58,11 +76,9 @@ def allowed(request: web.Request, name: str) -> bool:
     return account_of(request).role in PERMISSIONS[name]
 
 
-def see_other(
-    request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: object
-) -> web.HTTPSeeOther:
-    """A 303 to a named route (raise it: the answer to a form that worked)."""
-    return web.HTTPSeeOther(route_url(request, name, query, **parts))
+def see_other(request: web.Request, name: str, notice: Notice, **parts: object) -> web.HTTPSeeOther:
+    """A 303 to a named route with a confirmation (raise it: the answer to a form that worked)."""
+    return web.HTTPSeeOther(route_url(request, name, {"notice": notice.value}, **parts))
 
 
 def form_dict(form: MultiDictProxy[Any]) -> dict[str, str]:

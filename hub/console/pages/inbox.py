@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.inbox import INBOX_STATES, close_alert, inbox_view
-from hub.console.pages.common import call, context, int_query, permission, see_other
+from hub.console.pages.common import Notice, call, context, int_query, permission, see_other
 
 __all__ = ["add_routes"]
 
@@ -35,7 +35,7 @@ async def close(request: web.Request) -> web.StreamResponse:
     """``POST /alerts/{alert}/close``: mark an alert dealt with."""
     alert = int(request.match_info["alert"])
     await call(close_alert, context(request), account_of(request), alert)
-    raise see_other(request, "inbox", {"notice": "alert_closed"})
+    raise see_other(request, "inbox", Notice.ALERT_CLOSED)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

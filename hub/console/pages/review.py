@@ -15,6 +15,7 @@ from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.errors import FormError
 from hub.console.pages.common import (
+    Notice,
     call,
     context,
     form_dict,
@@ -77,8 +78,8 @@ async def approve(request: web.Request) -> web.StreamResponse:
             ),
         )
         return await _page(request, row, form=form, error=message, status=422)
-    notice = "approved_with_resolutions" if count else "approved"
-    raise see_other(request, "bundle", {"notice": notice}, row=row)
+    notice = Notice.APPROVED_WITH_RESOLUTIONS if count else Notice.APPROVED
+    raise see_other(request, "bundle", notice, row=row)
 
 
 @permission("review")
@@ -94,7 +95,7 @@ async def reject(request: web.Request) -> web.StreamResponse:
         return await _page(
             request, row, form=form, error=form_message(request, exc), status=exc.http_status
         )
-    raise see_other(request, "bundle", {"notice": "rejected"}, row=row)
+    raise see_other(request, "bundle", Notice.REJECTED, row=row)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -11,6 +11,7 @@ from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.errors import FormError
 from hub.console.pages.common import (
+    Notice,
     call,
     context,
     form_dict,
@@ -64,14 +65,14 @@ async def approve(request: web.Request) -> web.StreamResponse:
     """``POST /enrollments/{ident}/approve``: issue the certificate."""
     await request.post()
     await call(approve_request, context(request), account_of(request), request.match_info["ident"])
-    raise see_other(request, "sites", {"notice": "enrollment_approved"})
+    raise see_other(request, "sites", Notice.ENROLLMENT_APPROVED)
 
 
 async def _with_reason(
     request: web.Request,
     target: str,
     service: Callable[[HubContext, AccountInfo, str, str], object],
-    notice: str,
+    notice: Notice,
 ) -> web.StreamResponse:
     form = form_dict(await request.post())
     try:
@@ -79,21 +80,21 @@ async def _with_reason(
     except FormError as exc:
         message = form_message(request, exc)
         return await _page(request, form=form, error=message, target=target, status=422)
-    raise see_other(request, "sites", {"notice": notice})
+    raise see_other(request, "sites", notice)
 
 
 @permission("manage_sites")
 async def refuse(request: web.Request) -> web.StreamResponse:
     """``POST /enrollments/{ident}/refuse``: refuse with a reason (required)."""
     ident = request.match_info["ident"]
-    return await _with_reason(request, ident, refuse_request, "enrollment_refused")
+    return await _with_reason(request, ident, refuse_request, Notice.ENROLLMENT_REFUSED)
 
 
 @permission("manage_sites")
 async def revoke(request: web.Request) -> web.StreamResponse:
     """``POST /certificates/{serial}/revoke``: revoke with a reason (required)."""
     serial = request.match_info["serial"]
-    return await _with_reason(request, serial, revoke_certificate, "certificate_revoked")
+    return await _with_reason(request, serial, revoke_certificate, Notice.CERTIFICATE_REVOKED)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

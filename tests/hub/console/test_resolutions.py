@@ -160,6 +160,22 @@ def test_merging_keeps_the_chosen_survivor_and_the_values_picked_for_it() -> Non
     assert merge.fields == (("phone", "18513137353"),)
 
 
+def test_a_merge_pick_that_contradicts_a_conflict_choice_is_refused() -> None:
+    form = {
+        "conflict-10": "0",
+        "dup-11": FIRST,
+        f"dup-11-{FIRST}-survivor": "other",
+        f"dup-11-{FIRST}-phone": "new",
+    }
+    with pytest.raises(FormError) as caught:
+        read_resolutions(review(), form, schema=SCHEMA)
+    assert caught.value.fields["key"] == "review.error.disagree"
+    assert caught.value.message == (
+        "duplicates: the value picked for field phone differs from the conflict's choice "
+        "for the same record"
+    )
+
+
 def test_the_new_record_can_survive_a_merge() -> None:
     form = {"dup-11": FIRST, f"dup-11-{FIRST}-survivor": "new"}
     (merge,) = read_resolutions(review(), form, schema=SCHEMA)
