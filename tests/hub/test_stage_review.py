@@ -14,14 +14,15 @@ from hub.errors import AlreadyDecidedError
 from hub.rawstore import bundle_path
 from hub.review import Resolution, approve, reject
 from hub.store.models import DownBundle, RecordRow, StageItem
-from protocol.bundle import open_bundle
-from protocol.entries import Decision, DecisionStatus, decode_entry
+from protocol.bundle import BundleKind, open_bundle
+from protocol.entries import Decision, DecisionStatus, decode_entry, encode_entry
 from protocol.errors import FieldValueError
 from protocol.ops import Op, OpKind
+from protocol.trust import ReceiptStatus, issue_receipt
 from tests.hub.conftest import make_hub
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import bundle_row, count, drain, submit
-from tests.pki import Pki
+from tests.pki import NOW, Pki, seal
 
 
 def merged_record(hub: HubContext, rid: str) -> RecordRow:
@@ -259,3 +260,45 @@ def test_a_resolution_with_an_invalid_value_is_refused_and_nothing_is_decided(
     with pytest.raises(FieldValueError, match="field birth_date fails"):
         approve(hub, held.row_id, by="wang.fang", resolutions=[bad])
     assert bundle_row(hub, held.row_id).state == "staged"
+
+
+def test_a_receipt_bundle_on_usb_acknowledges_a_down_bundle(
+    hub: HubContext, deltas: DeltaFactory, pki: Pki
+) -> None:
+    create = deltas.create(record_id(1))
+    submit(hub, deltas.bundle([create])[0])
+    rename = deltas.set(record_id(1), "name", "王小明", [create.op_id], create.op_id)
+    held = submit(hub, deltas.bundle([rename])[0])
+    drain(hub)
+    reject(hub, held.row_id, by="wang.fang", reason="请核对")
+    with hub.store.read() as session:
+        down = session.scalar(sa.select(DownBundle))
+        assert down is not None
+    node = pki["node"]
+    receipt = issue_receipt(
+        key=node.keys.signing,
+        bundle_id=down.bundle_id,
+        bundle_hash=down.bundle_hash,
+        sender="370102",
+        receiver=node.subject,
+        seq=down.seq,
+        status=ReceiptStatus.ACCEPTED,
+        received_at=NOW,
+    )
+    data, _ = seal(
+        [encode_entry(receipt)],
+        sender=node,
+        to=pki["district"],
+        kind=BundleKind.RECEIPT,
+        seq=deltas.seq + 1,
+        prev=deltas.prev,
+        bundle_id="ab" * 16,
+    )
+    result = submit(hub, data, source="file")
+    assert result.status == "accepted"
+    drain(hub)
+    assert bundle_row(hub, result.row_id).state == "merged"
+    with hub.store.read() as session:
+        acknowledged = session.get(DownBundle, down.id)
+        assert acknowledged is not None
+        assert acknowledged.state == "delivered"

@@ -4,23 +4,27 @@ tampering; the CLI sets up a hub, takes in a USB bundle and verifies the chain."
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 import sqlalchemy as sa
 from alembic import command
 
 from hub.audit import verify_audit
 from hub.context import HubContext
 from hub.store.migrate import alembic_config
-from hub.store.models import AuditHead, AuditRow
+from hub.store.models import AuditHead, AuditRow, BundleRow
 from protocol.errors import AuditChainError
 from protocol.trust import Role, issue_certificate
 from protocol.trust.anchor import anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
-from tests.hub.datadir import PASSPHRASE, ROOT, make_data_dir, run_hub
+from tests.hub.datadir import PASSPHRASE, ROOT, context_for, make_data_dir, run_hub
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import drain, submit
 from tests.pki import NOW, YEAR, Pki, serial_for
@@ -138,3 +142,61 @@ def test_import_from_usb_answers_per_file_and_merges(tmp_path: Path) -> None:
     assert again.returncode == 0
     assert f"{good}: duplicate" in again.stdout
     assert run_hub("audit", "verify", data=data).returncode == 0
+
+
+@pytest.mark.slow
+def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) -> None:
+    pki = Pki.build()
+    data = tmp_path / "hub"
+    port = _free_port()
+    config = make_data_dir(data, pki, listen_port=port, poll_seconds=0.2)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "run",
+            "--config",
+            str(data / "hub.toml"),
+            "--passphrase-file",
+            str(data / "passphrase"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status = requests.get(f"{url}/api/v1/status", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the hub did not start"
+                time.sleep(0.2)
+        assert status.json()["site"] == "370102"
+        factory = DeltaFactory(pki)
+        bundle = factory.bundle([factory.create(record_id(i)) for i in range(3)])[0]
+        answer = requests.post(f"{url}/api/v1/bundles", data=bundle, timeout=30)
+        assert answer.json()["status"] == "accepted"
+        ctx = context_for(config, pki)
+        while True:
+            with ctx.store.read() as session:
+                state = session.scalar(sa.select(BundleRow.state))
+            if state == "merged":
+                break
+            assert time.monotonic() < deadline, f"not merged: {state}"
+            time.sleep(0.2)
+        ctx.store.dispose()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
