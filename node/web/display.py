@@ -125,7 +125,8 @@ def display_sections(
                 label=tr.label(field),
                 text=show_value(schema, field.key, value, tr),
                 blobs=blob_refs(value) if field.type is FieldType.PHOTO else (),
-                pictures=field.key not in NOT_PICTURES,
+                # Scans may be PDFs: several files are links, not pictures.
+                pictures=field.key not in NOT_PICTURES and not field.multi,
                 conflicted=field.key in conflicted,
             )
         )

@@ -25,10 +25,11 @@ _MAX_PASSWORD = 1024
 
 
 def _pictures(schema: Schema, key: str, value: object) -> tuple[str, ...]:
-    """The files to show for a photo field's new value (none for the card chip's photo)."""
+    """The pictures to show for a photo field's new value (not the card chip's, not scans)."""
     if key in NOT_PICTURES or not schema.has_field(key):
         return ()
-    return blob_refs(value) if schema.field(key).type is FieldType.PHOTO else ()
+    field = schema.field(key)
+    return blob_refs(value) if field.type is FieldType.PHOTO and not field.multi else ()
 
 
 async def _pending_page(

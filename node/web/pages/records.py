@@ -37,8 +37,9 @@ __all__ = ["add_routes"]
 
 #: The flags a collector sets on the record page, and ``set_flags``' keyword for each.
 FLAGS: Final = {"home_visit": "home_visit", "deceased": "deceased", "unreachable": "unreachable"}
-#: Files the record page may show inline; anything else is offered as a download.
-_INLINE: Final = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+#: Files the record page shows as pictures; anything else is offered as a download.
+_PICTURES: Final = frozenset({"image/jpeg", "image/png", "image/webp"})
+_SUFFIXES: Final = {"application/pdf": "pdf", "application/x-wlt": "wlt"}
 
 
 def _file_problem(schema: Schema, key: str) -> Problem:
@@ -402,13 +403,19 @@ async def confirm(request: web.Request) -> web.StreamResponse:
 
 @require_role(*COLLECTORS)
 async def blob(request: web.Request) -> web.StreamResponse:
-    """``GET /blobs/{blob_id}``: a photo, signature or scan of a record."""
+    """``GET /blobs/{blob_id}``: a photo or signature to show, or a scan to download."""
     media_type, data = await call(services(request).get_blob, request.match_info["blob_id"])
-    inline = media_type in _INLINE
+    if media_type in _PICTURES:
+        return web.Response(
+            body=data, content_type=media_type, headers={"Content-Disposition": "inline"}
+        )
+    # PDFs and the card chip's WLT photo are downloads: the strict CSP keeps the
+    # browser's PDF viewer out of the page, and no browser can draw WLT.
+    suffix = _SUFFIXES.get(media_type, "bin")
     return web.Response(
         body=data,
-        content_type=media_type if inline else "application/octet-stream",
-        headers={"Content-Disposition": "inline" if inline else "attachment"},
+        content_type=media_type if media_type in _SUFFIXES else "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="file.{suffix}"'},
     )
 
 

@@ -343,3 +343,14 @@ async def test_sync_now_without_a_parent_address_says_to_use_usb(
     assert answer.headers["Location"] == "/?notice=sync_no_parent"
     page = await (await ui.get(answer.headers["Location"])).text()
     assert "只能用U盘传送数据" in page
+
+
+async def test_a_scanned_pdf_is_offered_as_a_download(ui: Client, node: NodeUnderTest) -> None:
+    await ui_log_in(ui, "collector")
+    scan = b"%PDF-1.4\n% a scanned confirmation sheet\n"
+    ref = node.services.store_blob(scan, "application/pdf").blob_id
+    answer = await ui.get(f"/blobs/{ref}")
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="file.pdf"'
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert await answer.read() == scan
