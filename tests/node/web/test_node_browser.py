@@ -9,6 +9,7 @@ authorise the batch as the approver, see the bundle in the outbox, switch to Eng
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,7 +84,9 @@ def node(tmp_path: Path) -> Iterator[NodeUnderTest]:
 
 def _shot(page: Any, name: str) -> None:
     screenshot(page, name)
-    if name in GUIDE:
+    # The guide's pictures change only when asked, so a test run leaves the tree clean:
+    # MUSTER_UPDATE_GUIDE_IMAGES=1 make pytest
+    if name in GUIDE and os.environ.get("MUSTER_UPDATE_GUIDE_IMAGES") == "1":
         GUIDE_IMAGES.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ARTIFACTS / f"{name}.png", GUIDE_IMAGES / f"{name}.png")
 
