@@ -30,6 +30,7 @@ from crypto.age import AgeRecipient
 from node.errors import FormError, NotEnrolledError, NothingToDoError
 from node.services.accounts import require_role, unlock_approver_key
 from node.services.audit import append_audit
+from node.services.batching import Item, plan_batches
 from node.services.context import NodeContext
 from node.services.faults import pause_point
 from node.services.oplog import SchemaPolicy, categories_of, decode_op, replay
@@ -174,30 +175,17 @@ def _blob_refs(op: Op) -> list[str]:
 def _group(
     session: Session, rows: Sequence[OpRow], *, max_ops: int, max_bytes: int
 ) -> list[_Group]:
-    groups: list[_Group] = []
-    ops: list[tuple[OpRow, Op]] = []
-    blobs: list[str] = []
-    taken: set[str] = set()
-    size = 0
-    for row in rows:
-        op = decode_op(row.data)
-        new_blobs: list[tuple[str, int]] = []
+    ops = [(row, decode_op(row.data)) for row in rows]
+    items: list[Item] = []
+    for row, op in ops:
+        unsent: list[tuple[str, int]] = []
         for ref in _blob_refs(op):
             blob = session.get(BlobRow, ref)
-            if blob is not None and blob.sent_in is None and ref not in taken:
-                new_blobs.append((ref, blob.size))
-        cost = len(row.data) + sum(n for _, n in new_blobs)
-        if ops and (len(ops) >= max_ops or size + cost > max_bytes):
-            groups.append(_Group(tuple(ops), tuple(blobs)))
-            ops, blobs, size = [], [], 0
-        ops.append((row, op))
-        for ref, _n in new_blobs:
-            blobs.append(ref)
-            taken.add(ref)
-        size += cost
-    if ops:
-        groups.append(_Group(tuple(ops), tuple(blobs)))
-    return groups
+            if blob is not None and blob.sent_in is None:
+                unsent.append((ref, blob.size))
+        items.append(Item(size=len(row.data), blobs=tuple(unsent)))
+    plan = plan_batches(items, max_ops=max_ops, max_bytes=max_bytes)
+    return [_Group(tuple(ops[i] for i in batch.items), batch.blobs) for batch in plan]
 
 
 def upward_stream(ctx: NodeContext, trust: TrustStore, parent: str) -> StreamSender:

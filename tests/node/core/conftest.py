@@ -6,14 +6,12 @@ session and copied, directory and all, for every test that uses it.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from node.services import NodeServices
-from tests.node.core.helpers import PASSPHRASE, Clock, NodeUnderTest, make_node, ready_node
+from tests.node.core.helpers import Clock, NodeUnderTest, copy_node, make_node, ready_node
 from tests.pki import Pki
 
 
@@ -38,21 +36,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> dict[str, N
     return made
 
 
-def _copy(template: NodeUnderTest, tmp_path: Path, clock: Clock) -> NodeUnderTest:
-    data_dir = tmp_path / "node"
-    shutil.copytree(template.data_dir, data_dir)
-    anchor = tmp_path / "anchor.json"
-    shutil.copy(template.anchor_file, anchor)
-    services = NodeServices.open(data_dir, PASSPHRASE, now=clock)
-    return NodeUnderTest(data_dir, template.pki, clock, services, anchor)
-
-
 @pytest.fixture
 def bare_node(
     tmp_path: Path, templates: dict[str, NodeUnderTest], clock: Clock
 ) -> Iterator[NodeUnderTest]:
     """A node just after `node init`: not enrolled, only the site administrator."""
-    node = _copy(templates["bare"], tmp_path, clock)
+    node = copy_node(templates["bare"], tmp_path, clock)
     yield node
     node.services.close()
 
@@ -62,6 +51,6 @@ def node(
     tmp_path: Path, templates: dict[str, NodeUnderTest], clock: Clock
 ) -> Iterator[NodeUnderTest]:
     """An enrolled node with a collector and a certified approver."""
-    ready = _copy(templates["ready"], tmp_path, clock)
+    ready = copy_node(templates["ready"], tmp_path, clock)
     yield ready
     ready.services.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
 import struct
 import uuid
 import zlib
@@ -81,6 +82,16 @@ class NodeUnderTest:
         self.services.close()
         self.services = NodeServices.open(self.data_dir, PASSPHRASE, now=self.clock)
         return self.services
+
+
+def copy_node(template: NodeUnderTest, tmp_path: Path, clock: Clock) -> NodeUnderTest:
+    """A copy of a (closed) template node, directory and all, opened afresh."""
+    data_dir = tmp_path / "node"
+    shutil.copytree(template.data_dir, data_dir)
+    anchor = tmp_path / "anchor.json"
+    shutil.copy(template.anchor_file, anchor)
+    services = NodeServices.open(data_dir, PASSPHRASE, now=clock)
+    return NodeUnderTest(data_dir, template.pki, clock, services, anchor)
 
 
 def make_node(tmp_path: Path, pki: Pki, clock: Clock, *, name: str = "node") -> NodeUnderTest:

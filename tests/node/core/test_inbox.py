@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -36,6 +39,7 @@ from tests.node.core.helpers import (
     COLLECTOR,
     NodeUnderTest,
     approver_answer,
+    copy_node,
     down_bundle,
     hub_create,
     hub_set,
@@ -337,3 +341,38 @@ def test_every_application_is_audited_and_the_chain_verifies(node: NodeUnderTest
         actions = list(session.execute(select(AuditRow.action).order_by(AuditRow.seq)).scalars())
     assert actions[-1] == "bundle.applied"
     assert node.services.verify_audit() == len(actions)
+
+
+def test_any_delivery_order_gives_the_same_records_each_bundle_applied_once(
+    tmp_path: Path, templates: dict[str, NodeUnderTest], node: NodeUnderTest
+) -> None:
+    """Three bundles (a baseline, a correction of it, a second baseline), delivered in
+    every order, some twice: the same record rows at the end, three bundles applied."""
+    create = hub_create(node, 1)
+    fix = hub_set(node, create.record_id, "phone", "13700000000", (create.op_id,))
+    bundles: list[bytes] = []
+    prev = None
+    for seq, entries in enumerate([[create], [fix], [hub_create(node, 2)]], start=1):
+        data, prev = down_bundle(
+            node, entries, kind=BundleKind.BASELINE, seq=seq, prev=prev, bundle_id=_id(seq)
+        )
+        bundles.append(data)
+    results = []
+    for number, order in enumerate(itertools.permutations(range(3))):
+        copy = copy_node(templates["ready"], tmp_path / f"order{number}", node.clock)
+        for index in (*order, order[0]):
+            apply(copy, bundles[index])
+        with transaction(copy.services.context.engine) as session:
+            rows = {r.record_id: (r.values, r.versions) for r in session.scalars(select(RecordRow))}
+            applied = (
+                session.execute(
+                    select(InboxRow.seq).where(InboxRow.state == "applied").order_by(InboxRow.seq)
+                )
+                .scalars()
+                .all()
+            )
+        copy.services.close()
+        assert applied == [1, 2, 3]
+        results.append(rows)
+    assert all(rows == results[0] for rows in results)
+    assert {values["phone"] for values, _ in results[0].values()} >= {"13700000000"}
