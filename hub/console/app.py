@@ -126,5 +126,13 @@ def mount_console(
     if jobs is None:
         jobs = root[JOB_BOARD] = JobBoard()
     console = create_console(config, hub_context, jobs=jobs, sessions=sessions)
+    # Before the sub-app, which would take "/console" too, where its cookies (path
+    # "/console/") are not sent.
+    root.router.add_get(CONSOLE_PREFIX.rstrip("/"), _to_console)
     root.add_subapp(CONSOLE_PREFIX, console)
     return console
+
+
+async def _to_console(_request: web.Request) -> web.StreamResponse:
+    """``GET /console``: the console lives under ``/console/`` (its cookies' path)."""
+    raise web.HTTPMovedPermanently(CONSOLE_PREFIX)

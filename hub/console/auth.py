@@ -45,6 +45,7 @@ TOUCH_EVERY: Final = timedelta(seconds=30)
 _SEEN_LIMIT: Final = 10_000
 
 
+# repr=False keeps the kit's repr, which names only the role (a login can be a name).
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class ConsolePrincipal(Principal):
     """A logged-in console account: the kit's principal plus the account's jurisdiction.
@@ -54,9 +55,6 @@ class ConsolePrincipal(Principal):
     """
 
     scope: str
-
-    # The kit's repr names only the role (a login can be a person's name); repr=False
-    # above keeps it.
 
     @property
     def account(self) -> AccountInfo:

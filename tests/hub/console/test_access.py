@@ -5,10 +5,13 @@ Every refusal is checked to have changed nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pytest_aiohttp import AiohttpClient
 
 from hub.accounts import list_accounts
+from hub.app import create_app
 from hub.console import CONSOLE_PREFIX
 from hub.context import HubContext
 from tests.hub.console.conftest import AsRole
@@ -173,6 +176,29 @@ async def test_session_cookies_are_http_only_strict_and_scoped_to_the_console(
     assert cookie["path"] == P
     # The test hub runs without TLS (cookie_secure = false); with it the cookie is Secure.
     assert not cookie["secure"]
+
+
+async def test_behind_tls_the_cookies_are_secure_and_hsts_is_sent(
+    aiohttp_client: AiohttpClient, console_hub: HubContext
+) -> None:
+    config = dataclasses.replace(console_hub.config, cookie_secure=True)
+    client = await aiohttp_client(create_app(config, context=console_hub))
+    page = await client.get(f"{P}login")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    (cookie,) = page.headers.getall("Set-Cookie")
+    assert cookie.startswith("muster_console_csrf=")
+    assert {"HttpOnly", "Secure", "SameSite=Strict", f"Path={P}"} <= {
+        part.strip() for part in cookie.split(";")
+    }
+
+
+async def test_the_console_without_its_slash_redirects(
+    aiohttp_client: AiohttpClient, console_hub: HubContext
+) -> None:
+    client = await aiohttp_client(console_app(console_hub))
+    answer = await client.get("/console", allow_redirects=False)
+    assert answer.status == 301
+    assert answer.headers["Location"] == P
 
 
 async def test_approving_without_the_csrf_token_changes_nothing(

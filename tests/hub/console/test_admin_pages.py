@@ -46,7 +46,7 @@ def enrollment(hub: HubContext, ident: str) -> EnrollmentRow:
 
 
 async def test_approving_an_enrollment_issues_a_certificate_inside_the_jurisdiction(
-    as_role: AsRole, console_hub: HubContext
+    as_role: AsRole, console_hub: HubContext, pki: Pki
 ) -> None:
     ident = request_enrollment(console_hub)
     client, csrf = await as_role("admin")
@@ -63,6 +63,9 @@ async def test_approving_an_enrollment_issues_a_certificate_inside_the_jurisdict
         assert cert_row is not None
         cert = Certificate.from_bytes(cert_row.statement)
     assert (cert.subject, cert.issuer, cert.role) == ("370102002-01", "370102", Role.NODE)
+    # The chain up to the root holds, name constraints included.
+    chain = pki.store().with_certificates([cert]).validate(cert, NOW)
+    assert [c.issuer for c in chain] == ["370102", "370100", "370000", "370000/root"]
     assert audit_actions(console_hub)[-1] == "enrollment.approved"
 
 
