@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from node.errors import ForeignBundleError
@@ -34,7 +34,7 @@ from node.services.accounts import attach_certificate
 from node.services.audit import append_audit
 from node.services.context import NodeContext
 from node.services.faults import pause_point
-from node.services.oplog import SchemaPolicy, apply_and_log
+from node.services.oplog import SchemaPolicy, apply_and_log, chunks
 from node.services.outbox import record_receipt
 from node.services.state import DOWN, position, require_parent, set_position
 from node.services.streams import issue_down_receipt
@@ -270,8 +270,8 @@ def _apply(
     header = opened.header
     now = ctx.now()
     ops = [e for e in opened.entries if isinstance(e, Op)]
-    for op in ops:
-        ctx.clock.observe(session, op.hlc)
+    if ops:  # the greatest time is all the clock needs to see (and to refuse, if too far)
+        ctx.clock.observe(session, max((op.hlc for op in ops), key=lambda t: t.encode()))
     applied = apply_and_log(
         session,
         ops,
@@ -281,11 +281,13 @@ def _apply(
         bundle_id=header.bundle_id,
     )
     if header.kind is BundleKind.BASELINE:
-        for item in applied:
-            if item.op.kind is OpKind.CREATE and any(
-                o.kind is OutcomeKind.APPLIED and o.field is None for o in item.outcomes
-            ):
-                _flag(session, item.op.record_id, RecordFlag.TO_VERIFY, parent, now)
+        created = {
+            item.op.record_id
+            for item in applied
+            if item.op.kind is OpKind.CREATE
+            and any(o.kind is OutcomeKind.APPLIED and o.field is None for o in item.outcomes)
+        }
+        _flag(session, created, RecordFlag.TO_VERIFY, parent, now)
     handlers: dict[type, Callable[[Any], None]] = {
         Blob: lambda blob: _store_blob(session, blob, header.bundle_id, now),
         Problem: lambda problem: _store_problem(session, problem, header.bundle_id, now),
@@ -341,9 +343,25 @@ def _receipt(ctx: NodeContext, session: Session, receipt: Receipt) -> None:
     record_receipt(ctx, session, receipt.to_dict())
 
 
-def _flag(session: Session, record_id: str, flag: RecordFlag, by: str, now: Any) -> None:
-    if session.get(RecordFlagRow, (record_id, flag.value)) is None:
-        session.add(RecordFlagRow(record_id=record_id, flag=flag.value, set_by=by, set_at=now))
+def _flag(session: Session, record_ids: set[str], flag: RecordFlag, by: str, now: Any) -> None:
+    """Set ``flag`` on the records that do not have it yet (one query, one insert)."""
+    if not record_ids:
+        return
+    have: set[str] = set()
+    for chunk in chunks(sorted(record_ids)):
+        have.update(
+            session.execute(
+                select(RecordFlagRow.record_id).where(
+                    RecordFlagRow.flag == flag.value, RecordFlagRow.record_id.in_(chunk)
+                )
+            ).scalars()
+        )
+    rows = [
+        {"record_id": rid, "flag": flag.value, "set_by": by, "set_at": now}
+        for rid in sorted(record_ids - have)
+    ]
+    if rows:
+        session.execute(insert(RecordFlagRow), rows)
 
 
 def _store_blob(session: Session, blob: Blob, bundle_id: str, now: Any) -> None:

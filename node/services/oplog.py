@@ -10,17 +10,18 @@ its history, and to check exactly that).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import msgpack
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from node.store.models import OpRow, OpState, RecordRow
-from protocol.merge import FieldPolicy, Outcome, RecordState, apply_op
+from protocol.merge import FieldPolicy, Outcome, RecordState, apply_op, apply_ops
 from protocol.ops import STATUS_FIELD, STATUS_LIVE, Op, Value
 from protocol.schema import CATEGORY_FIELD, Schema
 
@@ -29,6 +30,7 @@ __all__ = [
     "SchemaPolicy",
     "apply_and_log",
     "categories_of",
+    "chunks",
     "decode_op",
     "held_by",
     "load_state",
@@ -76,23 +78,31 @@ def load_state(session: Session, record_id: str) -> RecordState | None:
     return RecordState.from_row(record_id, row.values, row.versions)
 
 
+def _row_values(state: RecordState, now: datetime) -> dict[str, Any]:
+    values, versions = state.to_row()
+    name, number = values.get(_NAME_FIELD), values.get(_ID_FIELD)
+    return {
+        "record_id": state.record_id,
+        "name": name if isinstance(name, str) else None,
+        "id_number": number if isinstance(number, str) else None,
+        "categories": "|".join(categories_of(values)),
+        "status": state.status,
+        "values": values,
+        "versions": versions,
+        "version": state.version,
+        "conflicts": len(state.open_conflicts()),
+        "updated_at": now,
+    }
+
+
 def save_state(session: Session, state: RecordState, now: datetime) -> RecordRow:
     """Write a state to its record row (the only writer of record rows)."""
-    values, versions = state.to_row()
     row = session.get(RecordRow, state.record_id)
     if row is None:
         row = RecordRow(record_id=state.record_id)
         session.add(row)
-    name, number = values.get(_NAME_FIELD), values.get(_ID_FIELD)
-    row.name = name if isinstance(name, str) else None
-    row.id_number = number if isinstance(number, str) else None
-    row.categories = "|".join(categories_of(values))
-    row.status = state.status
-    row.values = values
-    row.versions = versions
-    row.version = state.version
-    row.conflicts = len(state.open_conflicts())
-    row.updated_at = now
+    for key, value in _row_values(state, now).items():
+        setattr(row, key, value)
     return row
 
 
@@ -128,51 +138,114 @@ def apply_and_log(
     """Apply ``ops`` in order to their records and log each op once.
 
     An op the log already holds changes nothing (the merge rules would say
-    ALREADY_APPLIED; it is not logged twice).
+    ALREADY_APPLIED; it is not logged twice). The batch is applied in memory with
+    ``protocol.merge.apply_ops`` (which keeps its own index of ID numbers, so a
+    duplicate inside the batch is seen) and written with one statement per table:
+    a baseline of thousands of records costs a few round trips, not thousands.
     """
-    states: dict[str, RecordState | None] = {}
-    results: list[AppliedOp] = []
+    ops = list(ops)
+    held = _held_op_ids(session, [op.op_id for op in ops])
+    fresh: list[Op] = []
     for op in ops:
-        if session.execute(select(OpRow.seq).where(OpRow.op_id == op.op_id)).first() is not None:
-            results.append(AppliedOp(op=op, state=_state(session, states, op), outcomes=(),
-                                     already_held=True))  # fmt: skip
-            continue
-        before = _state(session, states, op)
-        record_id = op.record_id
-
-        def holders(number: str, record_id: str = record_id) -> list[str]:
-            return held_by(session, number, besides=record_id)
-
-        applied = apply_op(before, op, policy, holder_of=holders)
-        states[op.record_id] = applied.state
-        save_state(session, applied.state, now)
-        session.add(
-            OpRow(
-                op_id=op.op_id,
-                record_id=op.record_id,
-                kind=op.kind.value,
-                field=op.field,
-                hlc=op.hlc.encode(),
-                author=op.author,
-                site=op.site,
-                data=op.canonical_bytes,
-                state=op_state.value,
-                bundle_id=bundle_id,
-                created_at=now,
-            )
+        if op.op_id not in held:
+            held.add(op.op_id)
+            fresh.append(op)
+    fresh_ids = {op.op_id for op in fresh}
+    rows = _record_rows(session, {op.record_id for op in ops})
+    states = {rid: RecordState.from_row(rid, r.values, r.versions) for rid, r in rows.items()}
+    holders = _holders(session, _id_numbers(fresh))
+    result = apply_ops(states, fresh, policy, holder_of=lambda n: holders.get(n, ()))
+    new_rows: list[dict[str, Any]] = []
+    for record_id in sorted({op.record_id for op in fresh}):
+        values = _row_values(result.states[record_id], now)
+        row = rows.get(record_id)
+        if row is None:
+            new_rows.append(values)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+    if new_rows:
+        session.execute(insert(RecordRow), new_rows)
+    if fresh:
+        session.execute(
+            insert(OpRow),
+            [
+                {
+                    "op_id": op.op_id,
+                    "record_id": op.record_id,
+                    "kind": op.kind.value,
+                    "field": op.field,
+                    "hlc": op.hlc.encode(),
+                    "author": op.author,
+                    "site": op.site,
+                    "data": op.canonical_bytes,
+                    "state": op_state.value,
+                    "bundle_id": bundle_id,
+                    "created_at": now,
+                }
+                for op in fresh
+            ],
         )
-        # The next op's duplicate check must see this record's new ID number.
-        session.flush()
-        results.append(
-            AppliedOp(op=op, state=applied.state, outcomes=applied.outcomes, already_held=False)
+    by_op: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in result.outcomes:
+        by_op[outcome.op_id].append(outcome)
+    session.flush()
+    return [
+        AppliedOp(
+            op=op,
+            state=result.states.get(op.record_id, states.get(op.record_id)),
+            outcomes=tuple(by_op.get(op.op_id, ())) if op.op_id in fresh_ids else (),
+            already_held=op.op_id not in fresh_ids,
         )
-    return results
+        for op in ops
+    ]
 
 
-def _state(session: Session, cache: dict[str, RecordState | None], op: Op) -> RecordState | None:
-    if op.record_id not in cache:
-        cache[op.record_id] = load_state(session, op.record_id)
-    return cache[op.record_id]
+_CHUNK: Final = 500
+
+
+def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _held_op_ids(session: Session, op_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(op_ids))):
+        found.update(session.execute(select(OpRow.op_id).where(OpRow.op_id.in_(chunk))).scalars())
+    return found
+
+
+def _record_rows(session: Session, record_ids: set[str]) -> dict[str, RecordRow]:
+    rows: dict[str, RecordRow] = {}
+    for chunk in chunks(sorted(record_ids)):
+        for row in session.execute(
+            select(RecordRow).where(RecordRow.record_id.in_(chunk))
+        ).scalars():
+            rows[row.record_id] = row
+    return rows
+
+
+def _id_numbers(ops: Iterable[Op]) -> set[str]:
+    numbers: set[str] = set()
+    for op in ops:
+        for name, value in op.writes():
+            if name == _ID_FIELD and isinstance(value, str):
+                numbers.add(value)
+    return numbers
+
+
+def _holders(session: Session, numbers: set[str]) -> dict[str, list[str]]:
+    """The live records on this node holding each of ``numbers``."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for chunk in chunks(sorted(numbers)):
+        query = select(RecordRow.id_number, RecordRow.record_id).where(
+            RecordRow.id_number.in_(chunk), RecordRow.status == STATUS_LIVE
+        )
+        for number, record_id in session.execute(query).all():
+            if number is not None:
+                found[number].append(record_id)
+    return found
 
 
 def replay(

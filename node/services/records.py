@@ -320,11 +320,15 @@ def save_record(
     }
     today = local_today(ctx)
     problems = list(validate_record(record, schema, today=today, divisions=ctx.divisions))
+    refs = {key: _blob_refs(schema.field(key), value) for key, value in record.items()}
+    wanted = sorted({ref for found in refs.values() for ref in found})
+    stored = set(
+        session.execute(select(BlobRow.blob_id).where(BlobRow.blob_id.in_(wanted))).scalars()
+    )
     problems.extend(
         _missing_blob_problem(schema.field(key))
-        for key, value in record.items()
-        for ref in _blob_refs(schema.field(key), value)
-        if session.get(BlobRow, ref) is None
+        for key, found in refs.items()
+        if any(ref not in stored for ref in found)
     )
     existing = None
     number = record.get("id_number")
