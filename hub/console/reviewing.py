@@ -155,15 +155,15 @@ def _stored(session: Session, account: AccountInfo, ids: set[str]) -> dict[str, 
 
 
 def _bundle_ops(
-    ctx: HubContext, session: Session, row: BundleRow, wanted: set[str]
+    ctx: HubContext, session: Session, row: BundleRow, wanted: set[str], *, new_shown: int
 ) -> tuple[list[Op], set[str]]:
-    """The bundle's ops for ``wanted`` records and its first created records."""
+    """The bundle's ops for ``wanted`` records and its first ``new_shown`` created records."""
     kept: list[Op] = []
     created: set[str] = set()
     for op in bundle_ops(ctx, session, row):
         if op.kind is OpKind.CREATE:
             created.add(op.record_id)
-            if op.record_id not in wanted and len(created) <= _NEW_SHOWN:
+            if op.record_id not in wanted and len(created) <= new_shown:
                 wanted.add(op.record_id)
         if op.record_id in wanted:
             kept.append(op)
@@ -188,17 +188,27 @@ def _authors(session: Session, data_items: list[Item], records: set[str]) -> dic
 
 
 def _content(
-    ctx: HubContext, session: Session, account: AccountInfo, row: BundleRow
+    ctx: HubContext, session: Session, account: AccountInfo, row: BundleRow, *, listing: bool
 ) -> tuple[ReviewData, str | None, bool]:
+    """The bundle's findings and the records they name.
+
+    ``listing`` reads the whole page's worth (new records, who made stored heads);
+    without it only what a decision needs: the bundle is read only when it holds a
+    duplicate (the new record's values are in it).
+    """
     items, truncated = _items(session, row.id)
     records = {i.record_id for i in items}
+    duplicated = {i.record_id for i in items if i.kind == "duplicate"}
     others = {str(o) for i in items if i.kind == "duplicate" for o in i.data.get("others", ())}
     ops: list[Op] = []
     created: set[str] = set()
     error = None
-    if row.kind == "delta":
+    if row.kind == "delta" and (listing or duplicated):
+        wanted = set(records) if listing else duplicated
         try:
-            ops, created = _bundle_ops(ctx, session, row, set(records))
+            ops, created = _bundle_ops(
+                ctx, session, row, wanted, new_shown=_NEW_SHOWN if listing else 0
+            )
         except (MusterError, OSError) as exc:
             error = exc.message if isinstance(exc, MusterError) else "raw bundle unreadable"
     # Records this bundle created are shown from the bundle, even after it merged.
@@ -208,7 +218,7 @@ def _content(
         items,
         ops,
         stored,
-        authors=_authors(session, items, records),
+        authors=_authors(session, items, records) if listing else {},
         new_total=int(summary.get("new_records") or 0),
         field_order=ctx.schema.position,
     )
@@ -227,7 +237,7 @@ def review_page(ctx: HubContext, account: AccountInfo, row_id: int) -> ReviewPag
         row = _row(ctx, session, account, row_id)
         data, error, truncated = None, None, False
         if account.role in PERMISSIONS["read_records"]:
-            data, error, truncated = _content(ctx, session, account, row)
+            data, error, truncated = _content(ctx, session, account, row, listing=True)
         down = session.scalars(
             sa.select(DownBundle).where(DownBundle.about == row.id).order_by(DownBundle.id)
         ).all()
@@ -268,7 +278,7 @@ def approve_bundle(
     require(account, "review")
     with ctx.store.read() as session:
         row = _row(ctx, session, account, row_id)
-        data, _error, _truncated = _content(ctx, session, account, row)
+        data, _error, _truncated = _content(ctx, session, account, row, listing=False)
     resolutions = read_resolutions(data, form, schema=ctx.schema)
     approve(ctx, row_id, by=account.login, resolutions=resolutions)
     return len(resolutions)

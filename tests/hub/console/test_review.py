@@ -128,6 +128,16 @@ async def test_resolving_a_conflict_and_a_duplicate_then_approving(
     shown = await (await client.get(f"{P}bundles/{scenario.conflicted}")).text()
     assert "处理意见" in shown
     assert "下发给采集点的审核决定" in shown
+    # The record's history: its create and edits with their batches and the node's
+    # approver, and the reviewer's resolutions.
+    history = await (await client.get(f"{P}records/{scenario.first}")).text()
+    assert 'class="op-create"' in history
+    assert history.count('class="op-set resolution"') == 2
+    batch = bundle_row(flow_hub, 1).batch_id
+    assert batch is not None
+    assert batch in history
+    assert "370102001/li.na" in history
+    assert "<td>reviewer</td>" in history
 
 
 async def test_rejecting_with_a_reason_tells_the_node(
