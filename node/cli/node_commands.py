@@ -67,7 +67,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init.set_defaults(func=_init)
 
     enroll = _command(commands, "enroll", "install the parent hub's enrollment answer")
-    enroll.add_argument("answer", type=Path, metavar="FILE")
+    how = enroll.add_mutually_exclusive_group(required=True)
+    how.add_argument("answer", type=Path, nargs="?", metavar="FILE", help="the answer file")
+    how.add_argument(
+        "--online",
+        action="store_true",
+        help="send the request to parent_url and install the answer once approved",
+    )
     enroll.set_defaults(func=_enroll)
 
     run = _command(commands, "run", "serve the operator UI and sync on schedule")
@@ -108,9 +114,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     disable = _command(actions, "disable", "disable an account")
     disable.add_argument("login")
     disable.set_defaults(func=_account_disable)
-    request = _command(actions, "request", "write an approver's certificate request")
+    request = _command(actions, "request", "an approver's certificate request, to a file or online")
     request.add_argument("login")
-    request.add_argument("--out", type=Path, required=True, metavar="FILE")
+    where = request.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="FILE", help="write it here (for a USB stick)")
+    where.add_argument(
+        "--online",
+        action="store_true",
+        help="send it to parent_url and install the certificate once approved",
+    )
     request.set_defaults(func=_account_request)
     certify = _command(actions, "certify", "install an approver's certificate from the hub")
     certify.add_argument("answer", type=Path, metavar="FILE")
@@ -196,7 +208,17 @@ def _init(args: argparse.Namespace) -> int:
 def _enroll(args: argparse.Namespace) -> int:
     services = _open(args)
     try:
-        state = services.enroll(_read(args.answer))
+        if args.online:
+            outcome = services.enroll_online()
+            if outcome != "approved":
+                print(
+                    f"enrollment request {outcome}: ask the hub's administrator, then run "
+                    "this again"
+                )
+                return 0 if outcome == "pending" else 1
+            state = services.enrollment()
+        else:
+            state = services.enroll(_read(args.answer))
     finally:
         services.close()
     print(f"enrolled: {state.node_id} under {state.parent_id}, certificate {state.serial}")
@@ -349,9 +371,15 @@ def _account_disable(args: argparse.Namespace) -> int:
 def _account_request(args: argparse.Namespace) -> int:
     services = _open(args)
     try:
-        data = services.approver_request(args.login)
+        if args.online:
+            outcome = services.enroll_online(args.login)
+        else:
+            data = services.approver_request(args.login)
     finally:
         services.close()
+    if args.online:
+        print(f"certificate request of {args.login}: {outcome}")
+        return 1 if outcome.startswith("refused") else 0
     args.out.write_bytes(data)
     print(f"wrote {args.out}: send it to the parent hub")
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import random
 import threading
@@ -36,9 +37,9 @@ from node.services import records as _records
 from node.services import status as _status
 from node.services.audit import append_audit, verify_audit
 from node.services.cards import read_card
-from node.services.client import HubClient, RetryPolicy
+from node.services.client import EnrollmentPoll, HubClient, RetryPolicy
 from node.services.context import CardSource, NodeContext, open_node, utc_now
-from node.services.enrollment import enroll, enrollment_state, init_node
+from node.services.enrollment import REQUEST_FILE, enroll, enrollment_state, init_node
 from node.services.sessions import NodeSessionStore
 from node.services.state import require_parent
 from node.services.sync import NodeSyncPort, run_sync
@@ -192,9 +193,14 @@ class NodeServices:
         with self._tx() as session:
             actor = self._admin(session, by)
             return _accounts.create_account(
-                self._ctx, session, login=login, display_name=display_name, role=role,
-                password=password, by=actor,
-            )  # fmt: skip
+                self._ctx,
+                session,
+                login=login,
+                display_name=display_name,
+                role=role,
+                password=password,
+                by=actor,
+            )
 
     def _admin(self, session: Session, by: str | None) -> str:
         if by is None:
@@ -290,10 +296,15 @@ class NodeServices:
         with self._tx() as session:
             subject = self._editor(session, author)
             return _records.save_record(
-                self._ctx, session, record_id=record_id, categories=categories,
-                raw_values=raw_values, author=subject, versions=versions,
+                self._ctx,
+                session,
+                record_id=record_id,
+                categories=categories,
+                raw_values=raw_values,
+                author=subject,
+                versions=versions,
                 record_version=record_version,
-            )  # fmt: skip
+            )
 
     def set_flags(
         self,
@@ -313,9 +324,14 @@ class NodeServices:
         with self._tx() as session:
             subject = self._editor(session, author)
             return _records.set_flags(
-                self._ctx, session, record_id, author=subject, home_visit=home_visit,
-                deceased=deceased, unreachable=unreachable,
-            )  # fmt: skip
+                self._ctx,
+                session,
+                record_id,
+                author=subject,
+                home_visit=home_visit,
+                deceased=deceased,
+                unreachable=unreachable,
+            )
 
     def store_blob(self, data: bytes, media_type: str) -> BlobRef:
         """Keep a photo, signature or scan; reference it in a form as its ``blob_id``.
@@ -339,9 +355,14 @@ class NodeServices:
         with self._tx() as session:
             subject = self._editor(session, author)
             return _records.attach_blob(
-                self._ctx, session, record_id, field=field, data=data, media_type=media_type,
+                self._ctx,
+                session,
+                record_id,
+                field=field,
+                data=data,
+                media_type=media_type,
                 author=subject,
-            )  # fmt: skip
+            )
 
     def get_blob(self, blob_id: str) -> tuple[str, bytes]:
         """A blob's media type and bytes.
@@ -414,9 +435,12 @@ class NodeServices:
         except AuthenticationError:
             with self._tx() as session:  # the attempt is audited, the rest rolled back
                 append_audit(
-                    session, at=self._ctx.now(), actor=approver_login,
-                    action="authorise.failed", subject=approver_login,
-                )  # fmt: skip
+                    session,
+                    at=self._ctx.now(),
+                    actor=approver_login,
+                    action="authorise.failed",
+                    subject=approver_login,
+                )
             raise
 
     # -- outbox, inbox, sync ------------------------------------------------------------
@@ -477,10 +501,14 @@ class NodeServices:
 
         async def go() -> SyncReport:
             async with HubClient(
-                url, subject=ctx.node_id, key=ctx.keys.signing, now=ctx.now, retry=retry,
+                url,
+                subject=ctx.node_id,
+                key=ctx.keys.signing,
+                now=ctx.now,
+                retry=retry,
                 max_bundle_bytes=config.max_bundle_bytes,
                 rng=random.Random(int.from_bytes(ctx.rng(8), "big")),  # noqa: S311 - jitter
-            ) as client:  # fmt: skip
+            ) as client:
                 return await run_sync(NodeSyncPort(ctx), client)
 
         report: SyncReport | None = None
@@ -498,10 +526,17 @@ class NodeServices:
                 if report is not None:
                     row.uploaded, row.downloaded = report.uploaded, report.downloaded
             append_audit(
-                session, at=ctx.now(), actor="system", action="sync", subject=ctx.node_id,
-                details={"ok": error is None, "uploaded": report.uploaded if report else 0,
-                         "downloaded": report.downloaded if report else 0},
-            )  # fmt: skip
+                session,
+                at=ctx.now(),
+                actor="system",
+                action="sync",
+                subject=ctx.node_id,
+                details={
+                    "ok": error is None,
+                    "uploaded": report.uploaded if report else 0,
+                    "downloaded": report.downloaded if report else 0,
+                },
+            )
         if failure is not None:
             raise failure
         assert report is not None
@@ -563,6 +598,51 @@ class NodeServices:
         with self._tx() as session:
             actor = self._admin(session, by)
         return enroll(self._ctx, answer, actor=actor)
+
+    def enroll_online(self, login: str | None = None) -> str:
+        """Send this node's enrollment request (or approver ``login``'s certificate request)
+        to the parent hub and install the answer if it has come; return the request's
+        state: ``pending``, ``approved`` (installed now) or ``refused: <reason>``.
+
+        Sending again is safe: the hub keeps one request per statement.
+
+        Raises:
+            FormError: no ``parent_url`` is configured.
+            HubUnreachableError, HubResponseError: the hub did not answer usefully.
+            TrustError: the answer does not check out (see :meth:`enroll`).
+        """
+        url = self.config.parent_url
+        if url is None:
+            raise FormError("no parent_url in node.toml: send the request file on a USB stick")
+        if login is None:
+            request = (self.config.data_dir / REQUEST_FILE).read_bytes()
+        else:
+            request = self.approver_request(login)
+        ctx = self._ctx
+
+        async def ask() -> EnrollmentPoll:
+            retry = RetryPolicy(
+                attempts=self.config.retry_attempts,
+                base_seconds=self.config.retry_base_seconds,
+                max_seconds=self.config.retry_max_seconds,
+                timeout_seconds=self.config.http_timeout_seconds,
+            )
+            async with HubClient(
+                url, subject=ctx.node_id, key=ctx.keys.signing, now=ctx.now, retry=retry
+            ) as client:
+                ident = await client.post_enrollment(request)
+                return await client.enrollment(ident)
+
+        poll = asyncio.run(ask())
+        if poll.status == "refused":
+            return f"refused: {poll.reason}"
+        if poll.status == "approved" and poll.answer is not None:
+            data = json.dumps(poll.answer).encode("utf-8")
+            if login is None:
+                self.enroll(data)
+            else:
+                self.install_approver_certificate(data)
+        return poll.status
 
     def verify_audit(self) -> int:
         """Check the audit log's hash chain; return how many entries it holds.

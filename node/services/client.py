@@ -30,7 +30,7 @@ from crypto.sign import SigningKey
 from node.errors import HubResponseError, HubUnreachableError
 from protocol.requestauth import sign_request
 
-__all__ = ["DownListing", "HubClient", "RetryPolicy", "UploadAnswer"]
+__all__ = ["DownListing", "EnrollmentPoll", "HubClient", "RetryPolicy", "UploadAnswer"]
 
 _log = logging.getLogger("muster.node.sync")
 _RETRY_STATUS: Final = frozenset({502, 503, 504})
@@ -87,6 +87,15 @@ class DownListing:
     kind: str
     size: int
     bundle_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrollmentPoll:
+    """An enrollment request's state at the hub (``GET /api/v1/enrollments/{id}``)."""
+
+    status: str
+    answer: Mapping[str, Any] | None = None
+    reason: str = ""
 
 
 class _RetryStatusError(Exception):
@@ -330,29 +339,32 @@ class HubClient:
         )  # fmt: skip
         return ident
 
-    async def enrollment(self, ident: str) -> tuple[str, Mapping[str, Any] | None]:
-        """``GET /api/v1/enrollments/{id}``: ``(status, answer)``; answer once approved.
+    async def enrollment(self, ident: str) -> EnrollmentPoll:
+        """``GET /api/v1/enrollments/{id}``: the request's state, and the answer once approved.
 
         Raises:
             HubUnreachableError, HubResponseError: as for :meth:`upload`.
         """
 
-        async def read(response: aiohttp.ClientResponse) -> tuple[str, Mapping[str, Any] | None]:
+        async def read(response: aiohttp.ClientResponse) -> EnrollmentPoll:
             body = await _json(response)
             status = body.get("status")
             if response.status == 200 and status == "approved":
                 answer = body.get("answer")
                 if not isinstance(answer, dict):
                     raise HubResponseError("enrollment: approved without an answer")
-                return "approved", answer
-            if response.status in (202, 403) and status in ("pending", "refused"):
-                return str(status), None
+                return EnrollmentPoll(status="approved", answer=answer)
+            if response.status == 202 and status == "pending":
+                return EnrollmentPoll(status="pending")
+            if response.status == 403 and status == "refused":
+                reason = body.get("reason")
+                return EnrollmentPoll(status="refused", reason=str(reason or "")[:500])
             raise HubResponseError(f"enrollment: HTTP {response.status}, status {status!r}")
 
-        result: tuple[str, Mapping[str, Any] | None] = await self._call(
+        poll: EnrollmentPoll = await self._call(
             "GET", f"/api/v1/enrollments/{ident}", signed=False, read=read
         )
-        return result
+        return poll
 
 
 async def _json(response: aiohttp.ClientResponse, *, expect: int | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from hub.app import create_app
 from hub.context import HubContext
 from hub.downward import queue_down
 from hub.pipeline import run_once
-from hub.sites import approve_enrollment
+from hub.sites import approve_enrollment, list_enrollments, refuse_enrollment
 from hub.store.models import DownBundle
 from hub.store.models import RecordRow as HubRecord
 from node.services import NodeServices
@@ -78,12 +78,12 @@ async def _enroll_through_the_api(pair: Pair, request: bytes) -> bytes:
         retry=RetryPolicy(attempts=1),
     ) as client:
         ident = await client.post_enrollment(request)
-        assert await client.enrollment(ident) == ("pending", None)
+        assert (await client.enrollment(ident)).status == "pending"
         await asyncio.to_thread(approve_enrollment, pair.hub, ident, by=ADMIN)
-        status, answer = await client.enrollment(ident)
-    assert status == "approved"
-    assert answer is not None
-    return json.dumps(answer).encode()
+        poll = await client.enrollment(ident)
+    assert poll.status == "approved"
+    assert poll.answer is not None
+    return json.dumps(poll.answer).encode()
 
 
 def services_row_versions(services: NodeServices, record_id: str) -> object:
@@ -91,6 +91,22 @@ def services_row_versions(services: NodeServices, record_id: str) -> object:
         row = session.get(RecordRow, record_id)
         assert row is not None
         return row.versions
+
+
+async def test_enrollment_online_waits_for_the_administrator(pair: Pair) -> None:
+    services = pair.services
+    assert await asyncio.to_thread(services.enroll_online) == "pending"
+    assert not services.enrollment().enrolled
+    [pending] = await asyncio.to_thread(list_enrollments, pair.hub, "pending")
+    await asyncio.to_thread(approve_enrollment, pair.hub, pending.id, by=ADMIN)
+    assert await asyncio.to_thread(services.enroll_online) == "approved"
+    assert services.enrollment().parent_id == "370102"
+    services.create_account(*APPROVER[:2], "approver", APPROVER[2])
+    assert await asyncio.to_thread(services.enroll_online, APPROVER[0]) == "pending"
+    [request] = await asyncio.to_thread(list_enrollments, pair.hub, "pending")
+    await asyncio.to_thread(refuse_enrollment, pair.hub, request.id, by=ADMIN, reason="不在编")
+    assert await asyncio.to_thread(services.enroll_online, APPROVER[0]) == "refused: 不在编"
+    assert not services.account(APPROVER[0]).certified  # type: ignore[union-attr]
 
 
 async def test_a_node_and_the_real_hub_work_together(pair: Pair) -> None:
