@@ -19,9 +19,12 @@ from typing import Any, Final
 
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 
 from hub.console import CONSOLE_PREFIX
+from hub.console.appkeys import JOB_BOARD
 from hub.context import HubContext
+from hub.errors import NotFoundError
 from hub.store.models import BundleRow, DownBundle, RecordRow
 from tests.fixtures.browser import ARTIFACTS, screenshot
 from tests.hub.conftest import make_hub
@@ -40,6 +43,7 @@ _DEADLINE: Final = 60.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Live:
     hub: HubContext
+    app: web.Application
     base: str
     pki: Pki
     deltas: DeltaFactory
@@ -85,8 +89,9 @@ def live(tmp_path: Path, pki: Pki) -> Iterator[Live]:
         poll_seconds=0.05,
     )
     make_accounts(hub, ["admin", "reviewer"])
-    with serve(console_app(hub)) as base:
-        yield Live(hub=hub, base=base, pki=pki, deltas=DeltaFactory(pki))
+    app = console_app(hub)
+    with serve(app) as base:
+        yield Live(hub=hub, app=app, base=base, pki=pki, deltas=DeltaFactory(pki))
     hub.store.dispose()
 
 
@@ -275,8 +280,16 @@ def test_an_administrator_enrolls_a_site_and_checks_the_audit_log(live: Live, pa
     assert "校验通过" in page.locator("#chain-result").inner_text()
     screenshot(page, "console-10-audit")
 
+    # A job as the federation's scheduler reports it: one good run, then a failure.
+    board = live.app[JOB_BOARD]
+    board.register("sync_up", "每 5 分钟")
+    with board.run("sync_up", live.hub.now):
+        pass
+    with pytest.raises(NotFoundError), board.run("sync_up", live.hub.now):
+        raise NotFoundError("no parent hub answered at https://hub.jinan.example")
     page.goto(f"{live.console}status")
     page.wait_for_selector("#pipeline")
+    assert "no parent hub answered" in page.locator("tr[data-job=sync_up]").inner_text()
     screenshot(page, "console-11-status")
 
     page.click("a.lang")

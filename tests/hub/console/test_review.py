@@ -317,3 +317,20 @@ async def test_bundle_rows_carry_no_personal_data_in_the_inbox(
         assert str(value) not in page
     with console_hub.store.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(BundleRow)) == 4
+
+
+async def test_an_unreadable_bundle_is_listed_without_a_sender(
+    as_role: AsRole, console_hub: HubContext
+) -> None:
+    junk = submit(console_hub, b"not a bundle\n" * 50)
+    assert junk.status == "rejected"
+    client, _ = await as_role("admin")
+    inbox = await (await client.get(P)).text()
+    assert f'data-row="{junk.row_id}"' in inbox
+    assert "（无法识别）" in inbox
+    page = await client.get(f"{P}bundles/{junk.row_id}")
+    assert page.status == 200
+    assert "已退回" in await page.text()
+    # Only accounts of the whole hub see bundles without a sender.
+    town, _ = await as_role("town")
+    assert (await town.get(f"{P}bundles/{junk.row_id}")).status == 404
