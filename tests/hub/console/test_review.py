@@ -334,3 +334,18 @@ async def test_an_unreadable_bundle_is_listed_without_a_sender(
     # Only accounts of the whole hub see bundles without a sender.
     town, _ = await as_role("town")
     assert (await town.get(f"{P}bundles/{junk.row_id}")).status == 404
+
+
+async def test_validation_warnings_are_listed_with_their_messages(
+    as_role: AsRole, console_hub: HubContext, deltas: DeltaFactory
+) -> None:
+    values = {**deltas.record(), "birth_date": "2099-01-01"}
+    held = submit(console_hub, deltas.bundle([deltas.create(record_id(1), values)])[0])
+    drain(console_hub)
+    assert bundle_row(console_hub, held.row_id).state == "staged"
+    client, _ = await as_role("reviewer")
+    page = await (await client.get(f"{P}bundles/{held.row_id}")).text()
+    assert 'id="warnings"' in page
+    assert "出生日期" in page
+    english = await client.get(f"{P}lang/en?next={P}bundles/{held.row_id}")
+    assert "Validation warnings" in await english.text()
