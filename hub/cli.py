@@ -41,6 +41,7 @@ from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request,
 
 __all__ = ["register"]
 
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``hub`` command group."""
     hub = sub.add_parser("hub", help="set up, run and operate a hub")
