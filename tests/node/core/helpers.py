@@ -190,14 +190,16 @@ def down_bundle(
     node: NodeUnderTest,
     entries: list[Any],
     *,
-    kind: BundleKind,
-    seq: int,
-    prev: str | None,
-    bundle_id: str,
+    kind: BundleKind = BundleKind.BASELINE,
+    seq: int = 1,
+    prev: str | None = None,
+    bundle_id: str | None = None,
     sender: str = "district",
     created: datetime | None = None,
 ) -> tuple[bytes, str]:
-    """A bundle from the district hub (or ``sender``) to the node; (bytes, its hash)."""
+    """A bundle from the district hub (or ``sender``) to the node; (bytes, its hash).
+
+    By default the first baseline of the stream, with the bundle id ``seq`` in hex."""
     data, sealed = seal(
         [encode_entry(e) for e in entries],
         sender=node.pki[sender],
@@ -206,7 +208,7 @@ def down_bundle(
         seq=seq,
         prev=prev,
         created=created or node.clock(),
-        bundle_id=bundle_id,
+        bundle_id=bundle_id or f"{seq:032x}",
     )
     return data, sealed.bundle_hash
 

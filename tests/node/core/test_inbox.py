@@ -71,6 +71,14 @@ def apply(node: NodeUnderTest, data: bytes, source: str = "http") -> str:
     return accept_down(node.services.context, data, source=source).outcome
 
 
+def assert_refused(node: NodeUnderTest, data: bytes, error: type[Exception], match: str) -> None:
+    """Applying ``data`` raises ``error`` (message matching ``match``) and changes nothing."""
+    before = snapshot(node)
+    with pytest.raises(error, match=match):
+        apply(node, data)
+    assert snapshot(node) == before
+
+
 def test_a_baseline_creates_records_to_verify(node: NodeUnderTest) -> None:
     ops = [hub_create(node, seed) for seed in (1, 2)]
     data, _ = down_bundle(node, ops, kind=BundleKind.BASELINE, seq=1, prev=None, bundle_id=_id(1))
@@ -166,37 +174,15 @@ def test_a_tampered_bundle_is_refused_and_changes_nothing(node: NodeUnderTest) -
 
 
 def test_a_bundle_from_another_hub_is_refused(node: NodeUnderTest) -> None:
-    data, _ = down_bundle(
-        node,
-        [hub_create(node, 1)],
-        kind=BundleKind.BASELINE,
-        seq=1,
-        prev=None,
-        bundle_id=_id(1),
-        sender="other_district",
-    )
-    before = snapshot(node)
-    with pytest.raises(BadSignatureError, match="which this receiver does not know"):
-        apply(node, data)
-    assert snapshot(node) == before
+    data, _ = down_bundle(node, [hub_create(node, 1)], sender="other_district")
+    assert_refused(node, data, BadSignatureError, "which this receiver does not know")
 
 
 def test_a_bundle_from_a_known_hub_that_is_not_the_parent_is_refused(
     node: NodeUnderTest,
 ) -> None:
-    data, _ = down_bundle(
-        node,
-        [hub_create(node, 1)],
-        kind=BundleKind.BASELINE,
-        seq=1,
-        prev=None,
-        bundle_id=_id(1),
-        sender="city",
-    )
-    before = snapshot(node)
-    with pytest.raises(ForeignBundleError, match="not from this node's parent 370102"):
-        apply(node, data)
-    assert snapshot(node) == before
+    data, _ = down_bundle(node, [hub_create(node, 1)], sender="city")
+    assert_refused(node, data, ForeignBundleError, "not from this node's parent 370102")
 
 
 def test_a_bundle_for_another_node_is_refused(node: NodeUnderTest) -> None:
@@ -204,10 +190,7 @@ def test_a_bundle_for_another_node_is_refused(node: NodeUnderTest) -> None:
     data, _ = seal(
         [], sender=pki["district"], to=pki["node"], kind=BundleKind.PROBLEMS, created=NOW
     )
-    before = snapshot(node)
-    with pytest.raises(PayloadDecryptError, match="cannot be decrypted"):
-        apply(node, data)
-    assert snapshot(node) == before
+    assert_refused(node, data, PayloadDecryptError, "cannot be decrypted")
 
 
 def test_a_node_takes_no_delta_bundles_from_its_parent(node: NodeUnderTest) -> None:
