@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from hub.console.errors import FormError
-from hub.console.reviewmodel import Conflict, Duplicate, MergeCandidate, ReviewData
+from hub.console.reviewvalues import Conflict, Duplicate, MergeCandidate, ReviewData
 from hub.review import Resolution
 from protocol.errors import FieldValueError
 from protocol.schema import Schema, coerce_value

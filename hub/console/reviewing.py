@@ -29,7 +29,8 @@ from hub.console.bundleops import bundle_ops, op_origins
 from hub.console.errors import FormError
 from hub.console.inbox import visible_bundle
 from hub.console.resolutions import MAX_REASON, read_resolutions
-from hub.console.reviewmodel import Item, ReviewData, StoredRecord, build_review
+from hub.console.reviewmodel import build_review
+from hub.console.reviewvalues import Item, ReviewData, StoredRecord
 from hub.console.scope import sees_site
 from hub.context import HubContext
 from hub.review import approve, reject

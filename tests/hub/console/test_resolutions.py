@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from hub.console.errors import FormError
 from hub.console.resolutions import read_resolutions
-from hub.console.reviewmodel import Item, ReviewData, StoredRecord, build_review, fold_values
+from hub.console.reviewmodel import build_review, fold_values
+from hub.console.reviewvalues import Item, ReviewData, StoredRecord
 from protocol.hlc import Timestamp
 from protocol.ops import Op, OpKind
 from protocol.schema import Schema
