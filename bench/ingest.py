@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 import sqlalchemy as sa
 
+from crypto.age import AgeIdentity
 from hub.config import HubConfig
 from hub.context import HubContext
 from hub.intake import take_in
@@ -274,17 +275,31 @@ def run_db(kind: str, pki: Pki, bundles: list[bytes], records: int, work: Path) 
     return ours / plain
 
 
+def bench_pki() -> Pki:
+    """The bench's PKI; the hub's age identity is shared with child processes (pyrage
+    draws age keys itself, so it travels as text)."""
+    text = os.environ.get("MUSTER_BENCH_AGE")
+    if text is None:
+        text = AgeIdentity.generate().secret_text()
+        os.environ["MUSTER_BENCH_AGE"] = text
+    return Pki.build(ages={"district": AgeIdentity(text)})
+
+
 def memory_child(path: str) -> None:
     """In a fresh process: ingest the one bundle at ``path``; print the peak RSS (KiB)."""
-    pki = Pki.build()
+    pki = bench_pki()
     work = Path(tempfile.mkdtemp(prefix="muster-bench-mem-"))
     ctx = hub_on(f"sqlite:///{work / 'hub.db'}", work, pki)
     ingest(ctx, [Path(path).read_bytes()])
+    with ctx.store.read() as session:
+        merged = session.scalar(sa.select(sa.func.count()).select_from(RecordRow))
+    if not merged:
+        raise SystemExit("memory run: nothing was merged")
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def memory(work: Path) -> None:
-    pki = Pki.build()
+    pki = bench_pki()
     peaks = {}
     for records in (10_000, 100_000):
         path = work / f"mem-{records}.bundle"
@@ -311,7 +326,7 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child)
         return
-    pki = Pki.build()
+    pki = bench_pki()
     start = time.perf_counter()
     bundles = make_bundles(pki, args.records, args.bundles)
     print(

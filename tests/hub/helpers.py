@@ -20,6 +20,8 @@ from hub.store.models import (
     StageItem,
     StreamRow,
 )
+from protocol.ops import Op
+from tests.hub.factory import DeltaFactory, record_id
 
 
 def submit(hub: HubContext, data: bytes, source: str = "http") -> IntakeResult:
@@ -73,3 +75,28 @@ def snapshot(hub: HubContext) -> dict[str, Any]:
         "streams": streams,
         "files": files,
     }
+
+
+def held_rename(hub: HubContext, deltas: DeltaFactory, name: str = "王小明") -> tuple[Op, Op, int]:
+    """Record 1 merged, then a bundle renaming it staged for review: (create, rename, row)."""
+    create = deltas.create(record_id(1))
+    submit(hub, deltas.bundle([create])[0])
+    rename = deltas.set(record_id(1), "name", name, [create.op_id], create.op_id)
+    held = submit(hub, deltas.bundle([rename])[0])
+    drain(hub)
+    return create, rename, held.row_id
+
+
+def held_duplicate(hub: HubContext, deltas: DeltaFactory) -> int:
+    """Record 1 merged (town 001), then record 2 of another town with its ID number staged."""
+    first = deltas.record("370102001")
+    submit(hub, deltas.bundle([deltas.create(record_id(1), first)])[0])
+    second = {
+        **deltas.record("370102002"),
+        "id_number": first["id_number"],
+        "birth_date": first["birth_date"],
+        "sex": first["sex"],
+    }
+    held = submit(hub, deltas.bundle([deltas.create(record_id(2), second)])[0])
+    drain(hub)
+    return held.row_id

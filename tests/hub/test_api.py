@@ -21,7 +21,7 @@ from protocol.requestauth import sign_request
 from protocol.trust import ReceiptStatus, Role, issue_receipt
 from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request
 from tests.hub.factory import DeltaFactory, record_id
-from tests.hub.helpers import drain, submit
+from tests.hub.helpers import drain, held_rename, submit
 from tests.pki import NOW, Party, Pki, seeded_key
 
 Client = TestClient[web.Request, web.Application]
@@ -86,12 +86,8 @@ async def test_status_names_the_hub_and_no_one_else(client: Client) -> None:
 async def test_a_node_fetches_its_decisions_and_acknowledges_them(
     client: Client, hub: HubContext, deltas: DeltaFactory, pki: Pki
 ) -> None:
-    create = deltas.create(record_id(1))
-    submit(hub, deltas.bundle([create])[0])
-    rename = deltas.set(record_id(1), "name", "王小明", [create.op_id], create.op_id)
-    held = submit(hub, deltas.bundle([rename])[0])
-    drain(hub)
-    reject(hub, held.row_id, by="wang.fang", reason="请核对姓名")
+    _, _, held_row = held_rename(hub, deltas)
+    reject(hub, held_row, by="wang.fang", reason="请核对姓名")
     node = pki["node"]
     listing = await client.get(
         "/api/v1/down?after=0", headers=signed(node, "GET", "/api/v1/down?after=0")
@@ -196,20 +192,16 @@ async def login(client: Client, hub: HubContext, role: str = "admin") -> tuple[A
 async def test_an_administrator_reviews_a_bundle_the_way_a_browser_does(
     client: Client, hub: HubContext, deltas: DeltaFactory
 ) -> None:
-    create = deltas.create(record_id(1))
-    submit(hub, deltas.bundle([create])[0])
-    rename = deltas.set(record_id(1), "name", "王小明", [create.op_id], create.op_id)
-    held = submit(hub, deltas.bundle([rename])[0])
-    drain(hub)
+    _, _, held_row = held_rename(hub, deltas)
     _, csrf = await login(client, hub)
     inbox = await (await client.get("/api/v1/admin/bundles?state=staged")).json()
-    assert [b["row"] for b in inbox["bundles"]] == [held.row_id]
-    found = await (await client.get(f"/api/v1/admin/bundles/{held.row_id}/items")).json()
+    assert [b["row"] for b in inbox["bundles"]] == [held_row]
+    found = await (await client.get(f"/api/v1/admin/bundles/{held_row}/items")).json()
     assert found["items"][0]["field"] == "name"
-    refused = await client.post(f"/api/v1/admin/bundles/{held.row_id}/approve", json={})
+    refused = await client.post(f"/api/v1/admin/bundles/{held_row}/approve", json={})
     assert refused.status == 403  # no CSRF token
     ok = await client.post(
-        f"/api/v1/admin/bundles/{held.row_id}/approve", json={}, headers={"X-CSRF-Token": csrf}
+        f"/api/v1/admin/bundles/{held_row}/approve", json={}, headers={"X-CSRF-Token": csrf}
     )
     assert ok.status == 200
     drain(hub)

@@ -21,7 +21,7 @@ from protocol.ops import Op, OpKind
 from protocol.trust import ReceiptStatus, issue_receipt
 from tests.hub.conftest import make_hub
 from tests.hub.factory import DeltaFactory, record_id
-from tests.hub.helpers import bundle_row, count, drain, submit
+from tests.hub.helpers import bundle_row, count, drain, held_duplicate, held_rename, submit
 from tests.pki import NOW, Pki, seal
 
 
@@ -89,19 +89,10 @@ def test_an_identity_edit_waits_for_review_even_at_a_district_hub(
 def test_a_duplicate_id_number_from_another_town_is_found_and_held(
     hub: HubContext, deltas: DeltaFactory
 ) -> None:
-    first = deltas.record("370102001")
-    submit(hub, deltas.bundle([deltas.create(record_id(1), first)])[0])
-    second = {
-        **deltas.record("370102002"),
-        "id_number": first["id_number"],
-        "birth_date": first["birth_date"],
-        "sex": first["sex"],
-    }
-    result = submit(hub, deltas.bundle([deltas.create(record_id(2), second)])[0])
-    drain(hub)
-    row = bundle_row(hub, result.row_id)
+    held = held_duplicate(hub, deltas)
+    row = bundle_row(hub, held)
     assert row.state == "staged"
-    found = items(hub, result.row_id)
+    found = items(hub, held)
     assert ("duplicate", "id_number", {"others": [record_id(1)]}) in found
     assert count(hub, RecordRow) == 1
 
@@ -225,16 +216,7 @@ def test_a_resolution_closes_a_conflict_and_goes_down_with_the_decision(
 def test_a_duplicate_is_resolved_by_merging_into_the_survivor(
     hub: HubContext, deltas: DeltaFactory
 ) -> None:
-    first = deltas.record("370102001")
-    submit(hub, deltas.bundle([deltas.create(record_id(1), first)])[0])
-    second = {
-        **deltas.record("370102002"),
-        "id_number": first["id_number"],
-        "birth_date": first["birth_date"],
-        "sex": first["sex"],
-    }
-    held = submit(hub, deltas.bundle([deltas.create(record_id(2), second)])[0])
-    drain(hub)
+    held = held_duplicate(hub, deltas)
     merge = Resolution(
         kind="merge",
         record_id=record_id(2),
@@ -242,7 +224,7 @@ def test_a_duplicate_is_resolved_by_merging_into_the_survivor(
         fields=(("phone", "13900000000"),),
         reason="同一人",
     )
-    approve(hub, held.row_id, by="wang.fang", resolutions=[merge])
+    approve(hub, held, by="wang.fang", resolutions=[merge])
     drain(hub)
     assert merged_record(hub, record_id(2)).status == f"merged:{record_id(1)}"
     assert merged_record(hub, record_id(1)).data["phone"] == "13900000000"
@@ -251,26 +233,18 @@ def test_a_duplicate_is_resolved_by_merging_into_the_survivor(
 def test_a_resolution_with_an_invalid_value_is_refused_and_nothing_is_decided(
     hub: HubContext, deltas: DeltaFactory
 ) -> None:
-    create = deltas.create(record_id(1))
-    submit(hub, deltas.bundle([create])[0])
-    rename = deltas.set(record_id(1), "name", "王小明", [create.op_id], create.op_id)
-    held = submit(hub, deltas.bundle([rename])[0])
-    drain(hub)
+    _, _, held_row = held_rename(hub, deltas)
     bad = Resolution(kind="set", record_id=record_id(1), field="birth_date", value="someday")
     with pytest.raises(FieldValueError, match="field birth_date fails"):
-        approve(hub, held.row_id, by="wang.fang", resolutions=[bad])
-    assert bundle_row(hub, held.row_id).state == "staged"
+        approve(hub, held_row, by="wang.fang", resolutions=[bad])
+    assert bundle_row(hub, held_row).state == "staged"
 
 
 def test_a_receipt_bundle_on_usb_acknowledges_a_down_bundle(
     hub: HubContext, deltas: DeltaFactory, pki: Pki
 ) -> None:
-    create = deltas.create(record_id(1))
-    submit(hub, deltas.bundle([create])[0])
-    rename = deltas.set(record_id(1), "name", "王小明", [create.op_id], create.op_id)
-    held = submit(hub, deltas.bundle([rename])[0])
-    drain(hub)
-    reject(hub, held.row_id, by="wang.fang", reason="请核对")
+    _, _, held_row = held_rename(hub, deltas)
+    reject(hub, held_row, by="wang.fang", reason="请核对")
     with hub.store.read() as session:
         down = session.scalar(sa.select(DownBundle))
         assert down is not None
