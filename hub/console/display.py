@@ -43,7 +43,7 @@ def page_names(request: web.Request) -> dict[str, Any]:
             return ""
         site = code.split("-", 1)[0].split("/", 1)[0]
         # Towns are not in the table: name their county.
-        name = divisions.name(site[:6]) if site[:6].isdigit() else None
+        name = divisions.name(site[:6]) if site[:6].isascii() and site[:6].isdigit() else None
         return f"{code}（{name}）" if name else code
 
     def categories(value: object) -> str:

@@ -89,7 +89,7 @@ def _conflict(
     if choice == "other":
         value = _typed(schema, conflict, _text(form, f"conflict-{conflict.item}-other"))
     else:
-        index = int(choice) if choice.isdigit() else -1
+        index = int(choice) if choice.isascii() and choice.isdigit() else -1
         if not 0 <= index < len(conflict.competitors):
             raise FormError(
                 f"conflict {conflict.item}: expected a competing value, got {choice[:20]!r}",

@@ -89,7 +89,8 @@ def form_dict(form: MultiDictProxy[Any]) -> dict[str, str]:
 def int_query(request: web.Request, name: str) -> int | None:
     """A whole-number query parameter, or None when absent or not a number."""
     text = request.query.get(name, "")
-    return int(text) if text.isdigit() and len(text) < 18 else None
+    # isdigit() alone takes "²" and other digits int() refuses.
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
 
 
 def form_message(request: web.Request, error: FormError) -> str:

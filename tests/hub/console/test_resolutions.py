@@ -197,6 +197,11 @@ def test_the_new_record_can_survive_a_merge() -> None:
             "conflict 10: expected a competing value, got '7'",
         ),
         (
+            {"conflict-10": "²"},
+            "review.error.unknown_choice",
+            "conflict 10: expected a competing value, got '²'",
+        ),
+        (
             {"dup-11": FAR},
             "review.error.unknown_choice",
             "duplicate 11: expected one of the records shown to merge with",
@@ -212,7 +217,14 @@ def test_the_new_record_can_survive_a_merge() -> None:
             "resolution reason: expected at most 2000 characters, got 2001",
         ),
     ],
-    ids=["typed-empty", "no-such-head", "out-of-scope", "bad-survivor", "long-reason"],
+    ids=[
+        "typed-empty",
+        "no-such-head",
+        "not-ascii-digit",
+        "out-of-scope",
+        "bad-survivor",
+        "long-reason",
+    ],
 )
 def test_a_choice_that_cannot_be_acted_on_is_a_form_error(
     form: dict[str, str], key: str, message: str

@@ -269,6 +269,8 @@ async def test_the_inbox_filters_by_state_and_sender(as_role: AsRole, scenario: 
     assert 'data-row="1"' not in staged
     other = await (await client.get(f"{P}?sender=370102002-01")).text()
     assert "没有符合条件的数据包" in other
+    odd = await client.get(f"{P}?state=nonsense&before=²")
+    assert odd.status == 200
 
 
 async def test_a_stream_conflict_is_an_alert_a_reviewer_can_close(
