@@ -40,4 +40,4 @@ async def close(request: web.Request) -> web.StreamResponse:
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/", inbox, name="inbox")
-    router.add_post(r"/alerts/{alert:\d{1,12}}/close", close, name="alert_close")
+    router.add_post(r"/alerts/{alert:[0-9]{1,12}}/close", close, name="alert_close")

@@ -99,6 +99,6 @@ async def reject(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_get(r"/bundles/{row:\d{1,12}}", show, name="bundle")
-    router.add_post(r"/bundles/{row:\d{1,12}}/approve", approve, name="bundle_approve")
-    router.add_post(r"/bundles/{row:\d{1,12}}/reject", reject, name="bundle_reject")
+    router.add_get(r"/bundles/{row:[0-9]{1,12}}", show, name="bundle")
+    router.add_post(r"/bundles/{row:[0-9]{1,12}}/approve", approve, name="bundle_approve")
+    router.add_post(r"/bundles/{row:[0-9]{1,12}}/reject", reject, name="bundle_reject")

@@ -257,6 +257,7 @@ async def test_deciding_twice_is_a_conflict_page(
 async def test_an_unknown_bundle_is_not_found(as_role: AsRole, scenario: Scenario) -> None:
     client, csrf = await as_role("reviewer")
     assert (await client.get(f"{P}bundles/999")).status == 404
+    assert (await client.get(f"{P}bundles/\u0663")).status == 404  # an Arabic-Indic 3
     answer = await client.post(f"{P}bundles/999/reject", data={"csrf_token": csrf, "reason": "x"})
     assert answer.status == 404
 
