@@ -24,6 +24,7 @@ from hub.audit import append_audit
 from hub.claims import Claim, claim_next, hold, release
 from hub.context import HubContext
 from hub.downward import acknowledge
+from hub.errors import NotFoundError
 from hub.faults import fault
 from hub.intake import verify_row
 from hub.merge import apply_chunk
@@ -163,14 +164,19 @@ def _fail(ctx: HubContext, row_id: int, error: MusterError) -> BundleState:
         row.state = transition(row.state, Event.FAIL)
         row.reason, row.reason_code = error.message[:2000], error.code
         release(row)
-        decisions_down(
-            ctx,
-            session,
-            row,
-            status=DecisionStatus.REJECTED,
-            by=ctx.site,
-            reason=error.message[:2000],
-        )
+        try:
+            decisions_down(
+                ctx,
+                session,
+                row,
+                status=DecisionStatus.REJECTED,
+                by=ctx.site,
+                reason=error.message[:2000],
+            )
+        except NotFoundError:
+            # A sender we cannot seal to (no age recipient): the audit entry and the
+            # bundle's reason still say why.
+            _log.warning("bundle %s: no certificate to send the decision down to", row_id)
         append_audit(
             session,
             at=ctx.now(),
