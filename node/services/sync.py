@@ -41,7 +41,7 @@ from node.services.streams import issue_down_receipt
 from node.services.trust import load_trust
 from node.services.values import SyncReport
 from node.store import transaction
-from node.store.models import InboxRow
+from node.store.models import InboxRow, OutboxRow
 from protocol.bundle import BundleLimits, verify_bundle
 from protocol.trust import CertificateTrust, ReceiptStatus
 
@@ -54,11 +54,10 @@ _PAGE: Final = 100
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outgoing:
-    """A sealed bundle waiting for its receipt."""
+    """A sealed bundle waiting for its receipt (its bytes are read when it is sent)."""
 
     bundle_id: str
     seq: int
-    data: bytes
 
 
 class SyncPort(Protocol):
@@ -68,8 +67,8 @@ class SyncPort(Protocol):
         """Bundles not yet acknowledged (nor rejected), in stream order."""
         ...
 
-    def mark_sent(self, bundle_id: str) -> None:
-        """The bundle is being uploaded."""
+    def mark_sent(self, bundle_id: str) -> bytes:
+        """The bundle is being uploaded: note it, and return its bytes."""
         ...
 
     def take_receipt(self, bundle_id: str, receipt: Mapping[str, Any]) -> ReceiptStatus:
@@ -108,8 +107,7 @@ async def run_sync(port: SyncPort, client: HubClient) -> SyncReport:
     uploaded = acknowledged = rejected = downloaded = applied = posted = 0
     error: str | None = None
     for item in port.outgoing():
-        port.mark_sent(item.bundle_id)
-        answer = await client.upload(item.data)
+        answer = await client.upload(port.mark_sent(item.bundle_id))
         uploaded += 1
         pause_point("sync.before_receipt")
         if answer.receipt is None:
@@ -177,13 +175,14 @@ class NodeSyncPort:
         with transaction(self._ctx.engine) as session:
             require_parent(session)
             return [
-                Outgoing(bundle_id=row.bundle_id, seq=row.seq, data=row.data)
-                for row in unacknowledged(session)
+                Outgoing(bundle_id=row.bundle_id, seq=row.seq) for row in unacknowledged(session)
             ]
 
-    def mark_sent(self, bundle_id: str) -> None:
+    def mark_sent(self, bundle_id: str) -> bytes:
         with transaction(self._ctx.engine) as session:
             mark_sent(self._ctx, session, bundle_id, exported=False)
+            row = session.get(OutboxRow, bundle_id)
+            return row.data if row is not None else b""
 
     def take_receipt(self, bundle_id: str, receipt: Mapping[str, Any]) -> ReceiptStatus:
         with transaction(self._ctx.engine) as session:

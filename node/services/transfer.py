@@ -37,7 +37,7 @@ from node.services.streams import seal_next
 from node.services.trust import load_trust
 from node.services.values import ExportReport, ImportItem, ImportReport
 from node.store import transaction
-from node.store.models import InboxRow
+from node.store.models import InboxRow, OutboxRow
 from protocol.bundle import BundleKind, inspect_bundle
 from protocol.entries import encode_entry
 from protocol.errors import TrustError
@@ -95,9 +95,12 @@ def export_bundles(ctx: NodeContext, directory: Path, *, actor: str) -> ExportRe
     receipts = _seal_receipts(ctx)
     with transaction(ctx.engine) as session:
         require_parent(session)
-        rows = [(r.bundle_id, r.seq, r.kind, r.data) for r in unacknowledged(session)]
+        rows = [(r.bundle_id, r.seq, r.kind) for r in unacknowledged(session)]
     files: list[str] = []
-    for bundle_id, seq, kind, data in rows:
+    for bundle_id, seq, kind in rows:
+        with transaction(ctx.engine) as session:  # one bundle in memory at a time
+            found = session.get(OutboxRow, bundle_id)
+            data = found.data if found is not None else b""
         path = target / f"{ctx.node_id}-{seq:06d}-{kind}-{bundle_id}.bundle"
         try:
             write_atomic(path, data, mode=0o644)

@@ -37,6 +37,7 @@ _log = logging.getLogger("muster.node.store")
 #: What SQLite says when a write cannot reach the disk, and when the key is wrong.
 _WRITE_FAILURES: Final = re.compile(r"disk I/O error|database or disk is full|readonly database")
 _NOT_A_DATABASE: Final = re.compile(r"file is not a database|file is encrypted")
+_LOCKED: Final = re.compile(r"database is locked|database table is locked")
 
 
 def _url(path: Path, key: bytes) -> URL:
@@ -91,7 +92,8 @@ def store_errors(path: Path | str) -> Iterator[None]:
     """Turn SQLite's disk and key failures into :class:`StoreError` (the rest pass through).
 
     Raises:
-        StoreError: the disk is full or failing, the file is read-only, or the key is wrong.
+        StoreError: the disk is full or failing, the file is read-only, the key is wrong,
+            or another writer held the store for longer than the busy timeout.
     """
     try:
         yield
@@ -101,6 +103,12 @@ def store_errors(path: Path | str) -> Iterator[None]:
             raise StoreError(
                 f"store {path}: cannot be opened with this node's key (wrong key or not a "
                 "Muster store)"
+            ) from exc
+        if _LOCKED.search(reason):
+            raise StoreError(
+                f"store {path}: busy with a long step (an authorisation or a large download) "
+                "for longer than 30 s; nothing of this step was saved, try again",
+                reason=reason,
             ) from exc
         if _WRITE_FAILURES.search(reason):
             _log.error("store write failed: %s", reason)
