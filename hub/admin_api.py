@@ -30,7 +30,16 @@ from hub.accounts import (
 from hub.api import ctx_of, small_body, whole_number
 from hub.audit import verify_audit
 from hub.errors import AuthenticationError, ForbiddenError
-from hub.queries import alerts, bundle_items, bundle_view, gaps, get_record, inbox, search_records
+from hub.queries import (
+    alerts,
+    bundle_creates,
+    bundle_items,
+    bundle_view,
+    gaps,
+    get_record,
+    inbox,
+    search_records,
+)
 from hub.review import Resolution, approve, reject
 from hub.sites import (
     approve_enrollment,
@@ -179,6 +188,20 @@ async def items(request: web.Request) -> web.Response:
         limit=_int(request, "limit", 100),
     )
     return web.json_response({"items": found})
+
+
+@admin_routes.get("/api/v1/admin/bundles/{row}/records")
+async def creates(request: web.Request) -> web.Response:
+    account = await account_of(request)
+    found = await asyncio.to_thread(
+        bundle_creates,
+        ctx_of(request),
+        account,
+        _int(request, "row", 0),
+        after=_int(request, "after", 0),
+        limit=_int(request, "limit", 100),
+    )
+    return web.json_response({"records": found})
 
 
 @admin_routes.post("/api/v1/admin/bundles/{row}/approve")

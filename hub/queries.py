@@ -20,14 +20,20 @@ from crypto.hashing import TAG_STATE_DIGEST
 from hub.accounts import AccountInfo, in_scope, require
 from hub.context import HubContext
 from hub.errors import NotFoundError
+from hub.rawstore import bundle_path
 from hub.store.models import Alert, BundleRow, RecordRow, StageItem
 from hub.streams import Gap, stream_gaps
+from protocol.bundle import open_bundle
 from protocol.divisions import jurisdiction_prefix, parse_node_id
+from protocol.entries import decode_entry
+from protocol.ops import Op, OpKind
+from protocol.trust import CertificateTrust
 from protocol.trust.statement import canonical_json
 
 __all__ = [
     "BundleView",
     "alerts",
+    "bundle_creates",
     "bundle_items",
     "bundle_view",
     "gaps",
@@ -156,6 +162,55 @@ def bundle_items(
             }
             for i in session.scalars(query)
         ]
+
+
+def bundle_creates(
+    ctx: HubContext, account: AccountInfo, row_id: int, *, after: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The records a delta bundle creates, read from its stored file (for review).
+
+    New records are not kept as findings (a bundle of 100,000 creates would be
+    100,000 rows); the reviewer pages through them here, ``after`` entries at a time.
+
+    Raises:
+        NotFoundError: no such delta bundle.
+        BundleError: the stored file no longer opens (it never changes, so: damage).
+    """
+    require(account, "read_records")
+    with ctx.store.read() as session:
+        row = session.get(BundleRow, row_id)
+        if row is None or row.kind != "delta":
+            raise NotFoundError(f"no delta bundle {row_id}")
+        trust = CertificateTrust(ctx.trust(session), row.received_at)
+    limit = min(max(limit, 1), _MAX_PAGE)
+    found: list[dict[str, Any]] = []
+    with bundle_path(ctx.config.bundles_dir, row.bundle_hash).open("rb") as source:
+        opened = open_bundle(
+            source, trust=trust, identities=[ctx.keys.age], limits=ctx.config.limits
+        )
+        entries = opened.entries()
+        try:
+            for index, raw in enumerate(entries):
+                if index <= after:
+                    continue
+                value = decode_entry(raw, index)
+                if isinstance(value, Op) and value.kind is OpKind.CREATE:
+                    values = {
+                        k: list(v) if isinstance(v, tuple) else v for k, v in value.create_values()
+                    }
+                    found.append(
+                        {
+                            "entry": index,
+                            "record_id": value.record_id,
+                            "op_id": value.op_id,
+                            "values": values,
+                        }
+                    )
+                    if len(found) >= limit:
+                        break
+        finally:
+            getattr(entries, "close", lambda: None)()
+    return found
 
 
 def _record_dict(row: RecordRow) -> dict[str, Any]:

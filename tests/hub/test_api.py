@@ -255,3 +255,21 @@ async def test_a_node_gets_the_digest_of_its_own_records(
     body = await (await client.get(target, headers=signed(node, "GET", target))).json()
     assert body["count"] == 3
     assert len(body["digest"]) == 64
+
+
+async def test_a_reviewer_pages_through_the_records_a_held_bundle_creates(
+    client: Client, hub: HubContext, deltas: DeltaFactory, pki: Pki
+) -> None:
+    ops = [deltas.create(record_id(i)) for i in range(5)]
+    ops.append(deltas.set(record_id(0), "name", "王小明", [ops[0].op_id], ops[0].op_id))
+    held = submit(hub, deltas.bundle(ops)[0])
+    drain(hub)
+    await login(client, hub)
+    first = await (await client.get(f"/api/v1/admin/bundles/{held.row_id}/records?limit=3")).json()
+    assert [r["record_id"] for r in first["records"]] == [record_id(i) for i in range(3)]
+    after = first["records"][-1]["entry"]
+    rest = await (
+        await client.get(f"/api/v1/admin/bundles/{held.row_id}/records?after={after}")
+    ).json()
+    assert [r["record_id"] for r in rest["records"]] == [record_id(3), record_id(4)]
+    assert rest["records"][0]["values"]["name"] == dict(ops[3].create_values())["name"]
