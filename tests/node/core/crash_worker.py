@@ -1,7 +1,8 @@
 """A node process for the crash and full-disk tests: ``python -m tests.node.core.crash_worker
 DATA_DIR ACTION [ARG...]`` opens the node and does one thing.
 
-Actions: ``authorise LOGIN PASSWORD``, ``import FILE...``. With ``--fsize BYTES`` the
+Actions: ``authorise LOGIN PASSWORD``, ``import FILE...``, ``sync`` (to the parent at
+``$MUSTER_NODE_PARENT_URL``). With ``--fsize BYTES`` the
 process may not write any file beyond that size (``RLIMIT_FSIZE``; SIGXFSZ is ignored so
 the write fails with EFBIG instead of killing the process), a real OS failure. With
 ``MUSTER_PAUSE_AT`` set, the node stops at that point until the test kills it.
@@ -42,6 +43,9 @@ def main(argv: list[str]) -> int:
         if action == "authorise":
             result = services.authorise(args[0], args[1])
             out = {"ok": True, "batches": len(result.batches)}
+        elif action == "sync":
+            synced = services.sync_now()
+            out = {"ok": True, "uploaded": synced.uploaded, "acknowledged": synced.acknowledged}
         elif action == "import":
             report = services.import_files([Path(a) for a in args])
             out = {

@@ -4,22 +4,27 @@ subprocesses, real signals, a real RLIMIT_FSIZE."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from node.services import NodeServices
 from node.store import transaction
 from node.store.models import (
     AuditRow,
     BatchRow,
     BlobRow,
+    BundleState,
     InboxRow,
     OpRow,
     OpState,
@@ -36,7 +41,9 @@ from tests.node.core.helpers import (
     down_bundle,
     form_for,
     hub_create,
+    hub_trust,
 )
+from tests.node.core.standin_hub import StandInHub, make_app
 
 ROOT = Path(__file__).resolve().parents[3]
 BIG = 600 * 1024  # larger than the file-size limit below
@@ -60,9 +67,16 @@ def _counts(node: NodeUnderTest) -> dict[str, int]:
 
 
 def _worker(
-    node: NodeUnderTest, *args: str, pause: str | None = None, fsize: int | None = None
+    node: NodeUnderTest,
+    *args: str,
+    pause: str | None = None,
+    fsize: int | None = None,
+    parent_url: str | None = None,
 ) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
+    if parent_url:
+        env["MUSTER_NODE_PARENT_URL"] = parent_url
+        env["MUSTER_NODE_RETRY_BASE_SECONDS"] = "0.01"
     if pause:
         env["MUSTER_PAUSE_AT"] = pause
         env["MUSTER_PAUSE_FILE"] = str(node.data_dir / "paused")
@@ -79,12 +93,19 @@ def _worker(
     )
 
 
+def _paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> bool:
+    """Whether the worker waits at ``point`` yet (fails the test if it ended instead)."""
+    if (node.data_dir / "paused").exists():
+        return True
+    if process.poll() is not None:
+        pytest.fail(f"worker ended before {point}: {process.communicate()}")
+    return False
+
+
 def _kill_when_paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> None:
     marker = node.data_dir / "paused"
     deadline = time.monotonic() + 60
-    while not marker.exists():
-        if process.poll() is not None:
-            pytest.fail(f"worker ended before {point}: {process.communicate()}")
+    while not _paused(node, process, point):
         if time.monotonic() > deadline:
             process.kill()
             process.communicate()
@@ -201,3 +222,31 @@ def test_a_full_disk_while_applying_a_down_bundle_applies_nothing(
     services = node.reopen()
     assert _counts(node) == before
     assert [i.outcome for i in services.import_files([path]).items] == ["applied"]
+
+
+async def test_killed_after_an_upload_before_its_receipt_is_stored_acknowledges_once(
+    node: NodeUnderTest, aiohttp_server: Any
+) -> None:
+    hub = StandInHub(party=node.pki["district"], trust=hub_trust(node), now=node.clock)
+    server = await aiohttp_server(make_app(hub))
+    url = str(server.make_url(""))
+    _drafts(node, 1)
+    node.services.authorise(APPROVER[0], APPROVER[2])
+    node.services.close()
+    process = _worker(node, "sync", pause="sync.before_receipt", parent_url=url)
+    deadline = time.monotonic() + 60
+    while not _paused(node, process, "sync.before_receipt"):  # the stand-in serves meanwhile
+        assert time.monotonic() < deadline, "worker never reached sync.before_receipt"
+        await asyncio.sleep(0.05)
+    _kill_when_paused(node, process, "sync.before_receipt")
+    assert sorted(hub.held) == [1]  # the hub has it; the node does not know yet
+    services = node.reopen()
+    assert [i.state for i in services.outbox()] == [BundleState.SENT]
+    ctx = services.context
+    resumed = NodeServices(replace(ctx, config=replace(ctx.config, parent_url=url)))
+    report = await asyncio.to_thread(resumed.sync_now)
+    assert (report.uploaded, report.acknowledged) == (1, 1)
+    assert sorted(hub.held) == [1]
+    assert hub.uploads == 2
+    assert [i.state for i in resumed.outbox()] == [BundleState.ACKNOWLEDGED]
+    assert resumed.verify_audit() > 0
