@@ -55,7 +55,7 @@ def node_status(ctx: NodeContext, session: Session) -> NodeStatus:
     runs = list(
         session.execute(select(SyncRunRow).order_by(SyncRunRow.id.desc()).limit(20)).scalars()
     )
-    finished = next((r for r in runs if r.finished_at is not None), None)
+    finished = next((r for r in runs if r.finished_at is not None and r.via == "http"), None)
     errors = tuple(r.error for r in runs if r.error)[:_LAST_ERRORS]
     return NodeStatus(
         node_id=ctx.node_id,

@@ -37,7 +37,7 @@ from node.services.streams import seal_next
 from node.services.trust import load_trust
 from node.services.values import ExportReport, ImportItem, ImportReport
 from node.store import transaction
-from node.store.models import InboxRow, OutboxRow
+from node.store.models import InboxRow, OutboxRow, SyncRunRow
 from protocol.bundle import BundleKind, inspect_bundle
 from protocol.entries import encode_entry
 from protocol.errors import TrustError
@@ -166,6 +166,7 @@ def import_paths(ctx: NodeContext, paths: Iterable[Path], *, actor: str) -> Impo
     with transaction(ctx.engine) as session:
         require_parent(session)
     items: list[ImportItem] = []
+    started = ctx.now()
     for path in paths:
         try:
             item = _import_one(ctx, Path(path))
@@ -183,4 +184,15 @@ def import_paths(ctx: NodeContext, paths: Iterable[Path], *, actor: str) -> Impo
                 subject=item.bundle_id or "file",
                 details={"code": item.outcome},
             )
+    refused = [f"{Path(i.path).name}: {i.message}" for i in items if i.outcome == "rejected"]
+    with transaction(ctx.engine) as session:  # the status page lists import errors too
+        session.add(
+            SyncRunRow(
+                started_at=started,
+                finished_at=ctx.now(),
+                via="usb",
+                downloaded=sum(i.outcome in ("applied", "parked") for i in items),
+                error="; ".join(refused)[:2000] or None,
+            )
+        )
     return ImportReport(items=tuple(items))

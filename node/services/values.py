@@ -362,9 +362,9 @@ class NodeStatus:
         outbox_by_state: outbox bundles per state (pending, sent, acknowledged, rejected).
         records_to_verify: baseline records not yet confirmed.
         open_problems: problems and rejections not yet answered.
-        last_sync_at: when the last sync finished (or stopped), or None.
+        last_sync_at: when the last sync over HTTP finished (or stopped), or None.
         last_sync_ok: whether it finished without error.
-        last_errors: the most recent sync and import errors, newest first.
+        last_errors: the most recent sync and USB import errors, newest first.
     """
 
     node_id: str

@@ -159,6 +159,7 @@ def test_a_bad_file_is_refused_alone(node: NodeUnderTest, tmp_path: Path) -> Non
     assert "one of this node's own bundles" in outcomes[3][1]
     assert outcomes[4][0] == "applied"
     assert len(report.rejected) == 4
+    assert "junk.txt: neither a bundle nor a receipt" in services.status().last_errors[0]
 
 
 def test_receipts_for_usb_down_bundles_travel_up_in_a_receipt_bundle(
