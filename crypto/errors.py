@@ -8,55 +8,97 @@ that cannot work. A third branch, :class:`StateError`, is for a request that is
 well formed but not allowed in the current state (not enrolled yet, already
 revoked, already decided).
 
-Each package adds its own subclasses in its ``errors`` module; the whole tree is::
+Each package adds its own subclasses in its ``errors`` module (``crypto``, ``protocol``,
+``node``, ``node.collector``, ``node.web.kit``, ``hub``, ``hub.reports``,
+``hub.crosscheck``, ``hub.console``); the whole tree is::
 
     MusterError
-    ├── InputError                      bad input from outside        (HTTP 400)
-    │   ├── crypto.KeyFormatError       a key or signature file is not in the expected format
-    │   ├── crypto.SignatureError       a signature does not verify
-    │   ├── crypto.DecryptionError      ciphertext cannot be decrypted with the given identity
-    │   ├── crypto.KeystoreError        a keystore file is unreadable
-    │   │   └── crypto.WrongPassphraseError
-    │   ├── protocol.BundleError        a bundle fails one of the numbered checks (protocol.md)
-    │   │   ├── BundleTooLargeError         step 1: size limits
-    │   │   ├── HeaderSyntaxError           step 2: header syntax
-    │   │   ├── BadSignatureError           step 3: signature
-    │   │   ├── UntrustedSignerError        step 4: signer key trusted
-    │   │   ├── PayloadDecryptError         step 5: payload decrypts
-    │   │   ├── PayloadMismatchError        step 6: payload hash and ids match header
-    │   │   └── EntryLimitError             step 7: entries decode within limits
-    │   ├── protocol.TrustError         a certificate, revocation list or receipt is not acceptable
-    │   │   ├── CertificateExpiredError
-    │   │   ├── CertificateRevokedError
-    │   │   ├── NameConstraintError
-    │   │   ├── ChainError
-    │   │   ├── AuthorisationError
-    │   │   │   └── ProvenanceError         an op in a package lacks authorised provenance
-    │   │   └── RequestAuthError
-    │   ├── protocol.RecordError        a record or op violates the schema
-    │   │   ├── ValidationError             carries the list of field problems
-    │   │   ├── FieldValueError             one value cannot be coerced to its field's type
-    │   │   └── InvalidIdNumberError
-    │   ├── protocol.DivisionCodeError  a division code or node id is malformed
-    │   ├── protocol.OpError            an op is malformed
-    │   ├── protocol.EntryError         a bundle entry's type or body is invalid
-    │   ├── protocol.StreamError        a bundle is out of order in its stream
-    │   └── node.collector.CollectorError  a device answered badly (frame, status, timeout)
-    │       ├── node.collector.FrameError
-    │       │   └── node.collector.ChecksumError
-    │       ├── node.collector.StatusError
-    │       ├── node.collector.DeviceTimeoutError
-    │       ├── node.collector.DeviceGoneError
-    │       └── node.collector.CardDataError
-    ├── UsageError                      the caller used an API wrongly   (HTTP 500)
-    │   ├── protocol.SchemaDefinitionError  a schema table is inconsistent
-    │   └── node.collector.CollectorConfigError
-    └── StateError                      well formed, but not allowed now  (HTTP 409)
-        └── protocol.AuditChainError    an audit log's hash chain is broken
+    ├── InputError                                      bad input from outside        (HTTP 400)
+    │   ├── crypto.DecryptionError
+    │   ├── crypto.KeyFormatError
+    │   ├── crypto.KeystoreError
+    │   │   └── crypto.WrongPassphraseError             the passphrase does not unlock a keystore
+    │   ├── crypto.SignatureError
+    │   ├── protocol.BundleError                        a check of docs/protocol.md §4 failed
+    │   │   ├── protocol.BundleTooLargeError            step 1: size limits
+    │   │   ├── protocol.HeaderSyntaxError              step 2: header syntax
+    │   │   ├── protocol.BadSignatureError              step 3: signature
+    │   │   ├── protocol.UntrustedSignerError           step 4: signer key trusted
+    │   │   ├── protocol.PayloadDecryptError            step 5: payload decrypts
+    │   │   ├── protocol.PayloadMismatchError           step 6: payload hash and ids match
+    │   │   └── protocol.EntryLimitError                step 7: entries within limits
+    │   ├── protocol.DivisionCodeError
+    │   ├── protocol.EntryError                         a bundle entry's type or body is invalid
+    │   ├── protocol.OpError
+    │   ├── protocol.RecordError                        a record or a value violates the schema
+    │   │   ├── protocol.FieldValueError
+    │   │   ├── protocol.InvalidIdNumberError
+    │   │   └── protocol.ValidationError
+    │   ├── protocol.StreamError
+    │   ├── protocol.TrustError                         a statement is not acceptable
+    │   │   ├── protocol.AuthorisationError
+    │   │   │   └── protocol.ProvenanceError            an op lacks authorised provenance
+    │   │   ├── protocol.CertificateExpiredError
+    │   │   ├── protocol.CertificateRevokedError
+    │   │   ├── protocol.ChainError
+    │   │   ├── protocol.NameConstraintError
+    │   │   └── protocol.RequestAuthError
+    │   ├── node.AuthenticationError
+    │   ├── node.ForeignBundleError
+    │   ├── node.FormError
+    │   ├── node.HubResponseError
+    │   ├── node.NotFoundError
+    │   ├── node.NotPermittedError
+    │   ├── node.TransferFileError
+    │   ├── node.collector.CollectorError               the ID-card reader answered badly
+    │   │   ├── node.collector.CardDataError
+    │   │   ├── node.collector.DeviceGoneError
+    │   │   ├── node.collector.DeviceTimeoutError
+    │   │   ├── node.collector.FrameError
+    │   │   │   └── node.collector.ChecksumError
+    │   │   └── node.collector.StatusError
+    │   ├── node.web.kit.WebInputError
+    │   │   ├── node.web.kit.CsrfError
+    │   │   └── node.web.kit.LoginFailedError
+    │   ├── hub.AuthenticationError
+    │   ├── hub.ForbiddenError
+    │   ├── hub.KindNotAcceptedError
+    │   ├── hub.NotFoundError
+    │   ├── hub.WrongRecipientError
+    │   ├── hub.reports.NarrativeError
+    │   ├── hub.reports.PeriodError
+    │   ├── hub.reports.RegionError
+    │   ├── hub.reports.SnapshotFormatError
+    │   ├── hub.crosscheck.MappingError
+    │   ├── hub.crosscheck.ProblemBodyError
+    │   ├── hub.crosscheck.RegisterFileError
+    │   └── hub.console.FormError
+    ├── StateError                                      well formed, not allowed now  (HTTP 409)
+    │   ├── protocol.AuditChainError                    an audit log's hash chain is broken
+    │   ├── node.ConflictError
+    │   ├── node.HubUnreachableError
+    │   ├── node.NoCertificateError
+    │   ├── node.NotEnrolledError
+    │   ├── node.NothingToDoError
+    │   ├── node.StoreError
+    │   ├── node.web.kit.AccessError
+    │   │   ├── node.web.kit.LoginThrottledError
+    │   │   └── node.web.kit.NotLoggedInError
+    │   ├── hub.AlreadyDecidedError
+    │   ├── hub.ClaimLostError
+    │   ├── hub.LoginThrottledError
+    │   ├── hub.reports.ReportWriteError
+    │   └── hub.crosscheck.FindingStateError
+    └── UsageError                                      caller misuse or bad config   (HTTP 500)
+        ├── protocol.SchemaDefinitionError
+        ├── node.ConfigError
+        ├── node.collector.CollectorConfigError
+        ├── hub.ConfigError
+        ├── hub.reports.ReportModelError
+        └── hub.crosscheck.CrosscheckConfigError
 
-The node and hub shells add their own leaves under these branches; their
-``errors`` modules list them. ``tests/test_errors.py`` checks that every class
-named here exists and sits where this drawing puts it.
+``tests/test_errors.py`` checks that every class drawn here exists where the drawing
+puts it, and that every error class of those modules is drawn.
 
 Messages say what was expected and what was seen, never a key, a password or a
 person's data. Operator guidance goes in :meth:`MusterError.diagnostics`.
