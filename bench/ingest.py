@@ -24,7 +24,6 @@ import io
 import json
 import os
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -143,15 +142,18 @@ def hub_on(url: str, data: Path, pki: Pki) -> HubContext:
     return ctx
 
 
-def ingest(ctx: HubContext, bundles: list[bytes]) -> float:
+def ingest(ctx: HubContext, bundles: list[bytes] | list[Path]) -> float:
+    """Take in each bundle (bytes, or a file streamed from disk as an upload would be)
+    and run the pipeline until it is merged; return the seconds it took."""
     start = time.perf_counter()
     for data in bundles:
-        stored = store_file(
-            io.BytesIO(data),
-            directory=ctx.config.bundles_dir,
-            scratch=ctx.config.scratch_dir,
-            limit=ctx.config.max_bundle_bytes,
-        )
+        with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as source:
+            stored = store_file(
+                source,
+                directory=ctx.config.bundles_dir,
+                scratch=ctx.config.scratch_dir,
+                limit=ctx.config.max_bundle_bytes,
+            )
         result = take_in(ctx, stored, source="http")
         if result.status != "accepted":
             raise SystemExit(f"bundle refused: {result.error}")
@@ -286,16 +288,20 @@ def bench_pki() -> Pki:
 
 
 def memory_child(path: str) -> None:
-    """In a fresh process: ingest the one bundle at ``path``; print the peak RSS (KiB)."""
+    """In a fresh process: ingest the one bundle at ``path``; print its peak RSS (KiB)."""
     pki = bench_pki()
     work = Path(tempfile.mkdtemp(prefix="muster-bench-mem-"))
     ctx = hub_on(f"sqlite:///{work / 'hub.db'}", work, pki)
-    ingest(ctx, [Path(path).read_bytes()])
+    ingest(ctx, [Path(path)])
     with ctx.store.read() as session:
         merged = session.scalar(sa.select(sa.func.count()).select_from(RecordRow))
     if not merged:
         raise SystemExit("memory run: nothing was merged")
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and exec, so it would
+    # report the parent's size (which holds the generated records), not this process's.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            print(line.split()[1])
 
 
 def memory(work: Path) -> None:
@@ -335,7 +341,7 @@ def main() -> None:
     )
     ratios = {}
     with tempfile.TemporaryDirectory(prefix="muster-bench-") as tmp:
-        for kind in args.db.split(","):
+        for kind in (k for k in args.db.split(",") if k and k != "none"):
             ratios[kind] = run_db(kind, pki, bundles, args.records, Path(tmp))
         if args.memory:
             memory(Path(tmp))
