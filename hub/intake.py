@@ -27,13 +27,16 @@ import sqlalchemy as sa
 from crypto.errors import MusterError
 from hub.audit import append_audit
 from hub.context import HubContext
+from hub.errors import NotFoundError
 from hub.faults import fault
 from hub.rawstore import StoredFile, bundle_path
+from hub.review import decisions_down
 from hub.states import HELD, BundleState, Event, transition
 from hub.store.models import BundleRow
 from hub.streams import Promotion, place, raise_alert
 from hub.verify import peek_header, verify_intake
 from protocol.bundle import BundleHeader
+from protocol.entries import DecisionStatus
 from protocol.errors import (
     BadSignatureError,
     BundleTooLargeError,
@@ -240,6 +243,16 @@ def _record_promotion(ctx: HubContext, session: sa.orm.Session, promotion: Promo
             bundle=parked.id,
             message=promotion.reason,
         )
+        # Its sender holds an accepted receipt for it: only a decision can say otherwise.
+        with contextlib.suppress(NotFoundError):
+            decisions_down(
+                ctx,
+                session,
+                parked,
+                status=DecisionStatus.REJECTED,
+                by=ctx.site,
+                reason=promotion.reason,
+            )
     append_audit(
         session,
         at=now,

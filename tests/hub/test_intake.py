@@ -229,6 +229,8 @@ def test_a_parked_bundle_whose_chain_breaks_is_refused_when_its_turn_comes(
     row = bundle_row(hub, parked.row_id)
     assert row.state == "rejected"
     assert row.reason_code == "stream_order"
+    # It had an accepted receipt: the node learns of the refusal from a decision.
+    assert snapshot(hub)["down"] == 1
 
 
 def test_a_rejected_bundle_is_looked_at_again_when_it_is_resent(
