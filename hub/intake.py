@@ -95,8 +95,10 @@ def take_in(ctx: HubContext, stored: StoredFile, *, source: str) -> IntakeResult
             )
             session.add(row)
             session.flush()
-        elif row.state == BundleState.REJECTED.value:
-            # The reason may have passed (a certificate installed since): look again.
+        elif row.state == BundleState.REJECTED.value and not _was_accepted(row):
+            # Refused at intake: the reason may have passed (a certificate installed
+            # since), so look again. One refused after it was accepted (at staging or by
+            # a reviewer) is a duplicate: its sender holds a receipt and a decision.
             row.state = transition(row.state, Event.RESEND)
             row.received_at, row.claimed_by, row.lease_until = now, ctx.worker, lease
         elif row.state != BundleState.RECEIVED.value:
@@ -104,6 +106,12 @@ def take_in(ctx: HubContext, stored: StoredFile, *, source: str) -> IntakeResult
         row_id = row.id
     fault("intake.row_inserted")
     return verify_row(ctx, row_id)
+
+
+def _was_accepted(row: BundleRow) -> bool:
+    return row.receipt is not None and (
+        Receipt.from_bytes(row.receipt).status is ReceiptStatus.ACCEPTED
+    )
 
 
 def _duplicate(row: BundleRow) -> IntakeResult:
