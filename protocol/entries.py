@@ -17,6 +17,8 @@ decision ``{"bundle", "status", "reason", "by", "at",    decisions
          "records": [<record id>…]}``
 receipt  a receipt statement                             receipt
 problem  ``{…}`` (cross-check findings, docs/crosscheck) problems
+answer   ``{"finding", "reason", "note", "by", "at"}``   delta, package
+         (a collector's answer to a ``problem``)
 ======== =============================================== =====================
 
 :func:`decode_entry` checks an entry strictly and returns a typed value; anything
@@ -30,7 +32,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -40,16 +42,20 @@ from protocol.trust.authorisation import Authorisation
 from protocol.trust.certificate import Certificate
 from protocol.trust.receipt import Receipt
 from protocol.trust.revocation import RevocationList
-from protocol.trust.statement import format_instant, parse_instant
+from protocol.trust.statement import SUBJECT_PATTERN, format_instant, parse_instant
 
 __all__ = [
+    "MAX_ANSWER_NOTE",
     "MAX_BLOB_BYTES",
+    "NOTE_REQUIRED",
+    "AnswerReason",
     "Blob",
     "Decision",
     "DecisionStatus",
     "EntryTag",
     "Manifest",
     "Problem",
+    "ProblemAnswer",
     "blob_id_of",
     "decode_entry",
     "encode_entry",
@@ -62,6 +68,9 @@ _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _MEDIA_TYPE: Final = re.compile(r"[a-z]+/[a-z0-9.+-]{1,60}")
 _MAX_REASON: Final = 2000
 _MAX_MANIFEST_OPS: Final = 1_000_000
+#: An answer's note: where the person moved, or why the register is wrong.
+MAX_ANSWER_NOTE: Final = 500
+_ANSWER_KEYS: Final = ("finding", "reason", "note", "by", "at")
 
 
 class EntryTag(enum.StrEnum):
@@ -73,6 +82,7 @@ class EntryTag(enum.StrEnum):
     DECISION = "decision"
     RECEIPT = "receipt"
     PROBLEM = "problem"
+    ANSWER = "answer"
 
 
 def blob_id_of(data: bytes) -> str:
@@ -153,6 +163,53 @@ class Problem:
     body: Mapping[str, Any]
 
 
+class AnswerReason(enum.StrEnum):
+    """Why a collector answers a cross-check problem instead of (or after) fixing the record."""
+
+    REGISTER_WRONG = "register_wrong"
+    PERSON_MOVED = "person_moved"
+    PERSON_DECEASED = "person_deceased"
+    RECORD_FIXED = "record_fixed"
+    NOT_FOUND = "not_found"
+    OTHER = "other"
+
+
+#: Reasons whose answer says nothing without a note (where to; why).
+NOTE_REQUIRED: Final = frozenset({AnswerReason.PERSON_MOVED, AnswerReason.OTHER})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProblemAnswer:
+    """A collector's answer to a cross-check problem, travelling up in a delta bundle.
+
+    Attributes:
+        finding_id: the ``id`` of the ``problem`` it answers (32 hex digits).
+        reason: the answer as a code the hub can count.
+        note: the details (where the person moved; why the register is wrong).
+        by: who answered (a person's subject id, ``370102001/zhang.wei``).
+        at: when (aware).
+    """
+
+    finding_id: str
+    reason: AnswerReason
+    # The note may name a place or a person: it stays out of reprs and messages.
+    note: str = field(repr=False)
+    by: str
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.finding_id, str) or not _HEX32.fullmatch(self.finding_id):
+            raise EntryError("answer: finding must be 32 hex digits")
+        if len(self.note) > MAX_ANSWER_NOTE:
+            raise EntryError(f"answer {self.finding_id}: note longer than {MAX_ANSWER_NOTE}")
+        if self.reason in NOTE_REQUIRED and not self.note.strip():
+            raise EntryError(f"answer {self.finding_id}: {self.reason.value} needs a note")
+        if not SUBJECT_PATTERN.fullmatch(self.by):
+            raise EntryError(f"answer {self.finding_id}: by must be a subject id")
+        if self.at.tzinfo is None:
+            raise EntryError(f"answer {self.finding_id}: time must be timezone-aware")
+
+
 def encode_entry(value: object) -> list[Any]:
     """Return the ``[tag, body]`` wire form of a typed entry.
 
@@ -194,6 +251,17 @@ def encode_entry(value: object) -> list[Any]:
         ]
     if isinstance(value, Problem):
         return [EntryTag.PROBLEM.value, dict(value.body)]
+    if isinstance(value, ProblemAnswer):
+        return [
+            EntryTag.ANSWER.value,
+            {
+                "finding": value.finding_id,
+                "reason": value.reason.value,
+                "note": value.note,
+                "by": value.by,
+                "at": format_instant(value.at),
+            },
+        ]
     raise EntryError(f"cannot encode a {type(value).__name__} as a bundle entry")
 
 
@@ -284,6 +352,23 @@ def _decode_problem(body: object) -> Problem:
     return Problem(body=body)
 
 
+def _decode_answer(body: object) -> ProblemAnswer:
+    m = _mapping(body, _ANSWER_KEYS, "answer")
+    try:
+        reason = AnswerReason(m["reason"])
+    except ValueError:
+        raise EntryError(
+            f"answer reason must be one of {', '.join(r.value for r in AnswerReason)}"
+        ) from None
+    return ProblemAnswer(
+        finding_id=_text(m["finding"], "answer finding", 32),
+        reason=reason,
+        note=_text(m["note"], "answer note", MAX_ANSWER_NOTE),
+        by=_text(m["by"], "answer by", 80),
+        at=parse_instant(m["at"], "answer at"),
+    )
+
+
 _DECODERS: Final = {
     EntryTag.OP: Op.from_entry,
     EntryTag.BLOB: _decode_blob,
@@ -293,4 +378,5 @@ _DECODERS: Final = {
     EntryTag.DECISION: _decode_decision,
     EntryTag.RECEIPT: Receipt.from_bytes,
     EntryTag.PROBLEM: _decode_problem,
+    EntryTag.ANSWER: _decode_answer,
 }

@@ -39,6 +39,7 @@ from hub.crosscheck.findings import (
     compare_row,
     row_finding,
 )
+from protocol.entries import NOTE_REQUIRED, AnswerReason, ProblemAnswer
 
 __all__ = [
     "Answer",
@@ -74,17 +75,6 @@ class Resolution(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class AnswerReason(enum.StrEnum):
-    """The collector's answer, as a code the console can count (details in the note)."""
-
-    REGISTER_WRONG = "register_wrong"
-    PERSON_MOVED = "person_moved"
-    PERSON_DECEASED = "person_deceased"
-    RECORD_FIXED = "record_fixed"
-    NOT_FOUND = "not_found"
-    OTHER = "other"
-
-
 def _check_by(by: str, what: str) -> None:
     if not by or len(by) > _MAX_BY:
         raise UsageError(f"{what}: expected who did it (1..{_MAX_BY} characters)")
@@ -108,7 +98,7 @@ class Answer:
     def __post_init__(self) -> None:
         if len(self.note) > _MAX_NOTE:
             raise UsageError(f"answer: note longer than {_MAX_NOTE} characters")
-        if self.reason in (AnswerReason.PERSON_MOVED, AnswerReason.OTHER) and not self.note.strip():
+        if self.reason in NOTE_REQUIRED and not self.note.strip():
             raise UsageError(f"answer {self.reason.value}: needs a note (where to, or why)")
         _check_by(self.by, "answer")
         _check_at(self.at, "answer")
@@ -117,6 +107,21 @@ class Answer:
         """The wire form (a JSON/msgpack object)."""
         return {"finding": self.finding_id, "reason": self.reason.value, "note": self.note,
                 "by": self.by, "at": self.at.isoformat()}  # fmt: skip
+
+    @classmethod
+    def from_entry(cls, entry: ProblemAnswer) -> Answer:
+        """The answer carried by an ``answer`` bundle entry (already checked by its decoder)."""
+        return cls(finding_id=entry.finding_id, reason=entry.reason, note=entry.note,
+                   by=entry.by, at=entry.at)  # fmt: skip
+
+    def to_entry(self) -> ProblemAnswer:
+        """The ``answer`` bundle entry of this answer.
+
+        Raises:
+            EntryError: the answer does not fit the entry (``by`` is not a subject id).
+        """
+        return ProblemAnswer(finding_id=self.finding_id, reason=self.reason, note=self.note,
+                             by=self.by, at=self.at)  # fmt: skip
 
     @classmethod
     def from_dict(cls, body: object) -> Answer:
