@@ -27,12 +27,14 @@ __all__ = [
     "DownBundle",
     "EnrollmentRow",
     "HubState",
+    "ManifestRow",
     "OpBatch",
     "RecordRow",
     "RevocationRow",
     "SessionRow",
     "StageItem",
     "StreamRow",
+    "UpBundle",
 ]
 
 NAMING = {
@@ -283,3 +285,69 @@ class EnrollmentRow(Base):
     decided_by: Mapped[str | None] = mapped_column(sa.String(80))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     serial: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class ManifestRow(Base):
+    """A batch manifest kept for provenance (docs/federation.md §3): the ops it lists, in
+    order, and the authorisation over them.
+
+    ``source`` says where it came from: ``bundle`` (carried by the bundle row ``bundle``:
+    a delta's own manifest, or any manifest of a package) or ``resolution`` (made here for
+    the resolution ops of ``bundle``, when they were packaged).
+    """
+
+    __tablename__ = "manifests"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    bundle: Mapped[int] = mapped_column(sa.ForeignKey("bundles.id"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(12))
+    batch_id: Mapped[str] = mapped_column(sa.String(32))
+    origin: Mapped[str] = mapped_column(sa.String(40))
+    signer: Mapped[str] = mapped_column(sa.String(80))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    op_count: Mapped[int] = mapped_column(sa.Integer)
+    #: The op ids, 16 raw bytes each, in manifest order.
+    op_ids: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: The authorisation statement (canonical JSON).
+    auth: Mapped[str] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_manifests_origin_batch", "origin", "batch_id"),)
+
+
+class UpBundle(Base):
+    """A bundle this hub made for its parent (a ``package`` or a ``receipt`` bundle).
+
+    A package covers the merged ops from position ``(from_batch, from_offset)`` up to
+    ``(to_batch, to_offset)`` of the op log (``op_batches`` ids and op offsets in them).
+    States: ``draft`` (waits for an administrator's authorisation), ``pending`` (sealed,
+    file in ``DATA/up/``), ``sent``, ``acknowledged`` (the parent's signed receipt is
+    stored), ``rejected`` (taken out of the stream).
+    """
+
+    __tablename__ = "up_bundles"
+
+    bundle_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    recipient: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    prev: Mapped[str | None] = mapped_column(sa.String(64))
+    bundle_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    entry_count: Mapped[int | None] = mapped_column(sa.BigInteger)
+    batch_id: Mapped[str | None] = mapped_column(sa.String(32))
+    authorised_by: Mapped[str | None] = mapped_column(sa.String(80))
+    op_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    from_batch: Mapped[int] = mapped_column(sa.Integer, default=0)
+    from_offset: Mapped[int] = mapped_column(sa.Integer, default=0)
+    to_batch: Mapped[int] = mapped_column(sa.Integer, default=0)
+    to_offset: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    exported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    receipt: Mapped[str | None] = mapped_column(sa.Text)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_up_bundles_recipient_seq", "recipient", "seq"),)
