@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,11 @@ def set_state(session: Session, key: str, value: str) -> None:
 
 
 def bump_trust_version(session: Session) -> None:
-    """Mark the trust material changed (every process rebuilds its trust store)."""
-    current = int(get_state(session, _TRUST_VERSION) or "0")
-    set_state(session, _TRUST_VERSION, str(current + 1))
+    """Mark the trust material changed (every process rebuilds its trust store).
+
+    The version is a fresh random token, not a counter: a bump made in a transaction
+    that is rolled back (a package staged for review installs the certificates it
+    carries, then rolls back) must never name a store again, and a counter would come
+    back to the same number with other contents.
+    """
+    set_state(session, _TRUST_VERSION, secrets.token_hex(8))
