@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ LEVEL_NAMES: Final = {
 }
 _MIB: Final = 1 << 20
 _NOT_IN_FILE: Final = frozenset({"data_dir"})
+_URL: Final = re.compile(r"https?://[^\s]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +75,18 @@ class HubConfig:
         request_skew_seconds: how far a signed request's time may be from ours.
         clock_max_drift_ms: how far ahead of our clock a received op's time may be.
         cookie_secure: send session cookies only over HTTPS (keep true behind TLS).
+        parent_url: base URL of the parent hub's API; empty: packages travel by USB only
+            (and a province has no parent).
+        package_authorisation: ``auto`` (the hub's own administrator key authorises its
+            packages) or ``admin`` (an administrator does, ``muster hub package
+            --authorise``); empty means the default for the hub's level (a county hub:
+            auto; city: admin).
+        package_max_ops: ops per package bundle at most (a bigger merge is split).
+        package_max_bytes: bytes of ops and blobs per package bundle, about.
+        package_interval_seconds: how often new merges are packaged for the parent.
+        sync_interval_seconds: how often the hub syncs with its parent.
+        job_max_backoff_seconds: the longest wait before a failed scheduled job runs again.
+        jobs: run the scheduled jobs in this process (one process per store should).
     """
 
     data_dir: Path
@@ -95,6 +109,14 @@ class HubConfig:
     request_skew_seconds: int = 300
     clock_max_drift_ms: int = 86_400_000
     cookie_secure: bool = True
+    parent_url: str = ""
+    package_authorisation: str = ""
+    package_max_ops: int = 20_000
+    package_max_bytes: int = 64 * _MIB
+    package_interval_seconds: int = 60
+    sync_interval_seconds: int = 300
+    job_max_backoff_seconds: int = 3600
+    jobs: bool = True
 
     def __post_init__(self) -> None:
         try:
@@ -112,6 +134,18 @@ class HubConfig:
                 f"auto_approve_levels: unknown levels {sorted(unknown)}; "
                 f"expected some of {sorted(LEVEL_NAMES.values())}"
             )
+        if not self.package_authorisation:
+            policy = "auto" if level is Level.COUNTY else "admin"
+            object.__setattr__(self, "package_authorisation", policy)
+        if self.package_authorisation not in ("auto", "admin"):
+            raise ConfigError("package_authorisation: expected auto or admin")
+        if self.parent_url and not _URL.fullmatch(self.parent_url):
+            raise ConfigError("parent_url: expected an http:// or https:// URL")
+        _between("package_max_ops", self.package_max_ops, 1, 1_000_000)
+        _between("package_max_bytes", self.package_max_bytes, 64 * 1024, 1024 * _MIB)
+        _between("package_interval_seconds", self.package_interval_seconds, 1, 86_400)
+        _between("sync_interval_seconds", self.sync_interval_seconds, 1, 86_400)
+        _between("job_max_backoff_seconds", self.job_max_backoff_seconds, 1, 7 * 86_400)
         _between("listen_port", self.listen_port, 0, 65535)
         _between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 1024 * _MIB)
         _between("workers", self.workers, 0, 64)
@@ -213,15 +247,13 @@ class HubConfig:
     def to_toml(self) -> str:
         """The ``[hub]`` table for hub.toml (site, name and the settings that differ)."""
         lines = ["[hub]"]
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        level_default = HubConfig(data_dir=self.data_dir, site=self.site).auto_approve_levels
+        # Defaults, those that depend on the hub's level included.
+        defaults = HubConfig(data_dir=self.data_dir, site=self.site)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in _NOT_IN_FILE:
                 continue
-            if f.name not in ("site", "name") and value == defaults[f.name]:
-                continue
-            if f.name == "auto_approve_levels" and value == level_default:
+            if f.name not in ("site", "name") and value == getattr(defaults, f.name):
                 continue
             lines.append(f"{f.name} = {_toml(value)}")
         return "\n".join(lines) + "\n"
