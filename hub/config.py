@@ -18,12 +18,13 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_type_hints
 
 from crypto.age import AgeRecipient
 from crypto.errors import KeyFormatError
+from hub.crosscheck.settings import CrosscheckConfig
 from hub.errors import ConfigError
 from protocol.bundle import BundleLimits
 from protocol.divisions import Level, level_of
@@ -44,7 +45,9 @@ LEVEL_NAMES: Final = {
     Level.VILLAGE: "village",
 }
 _MIB: Final = 1 << 20
-_NOT_IN_FILE: Final = frozenset({"data_dir"})
+_NOT_IN_FILE: Final = frozenset({"data_dir", "crosscheck"})
+#: ``MUSTER_HUB_CROSSCHECK_<KEY>`` overrides a key of the ``[crosscheck]`` table.
+_CROSSCHECK_ENV: Final = ENV_PREFIX + "CROSSCHECK_"
 _URL: Final = re.compile(r"https?://[^\s]+")
 
 
@@ -87,6 +90,8 @@ class HubConfig:
         sync_interval_seconds: how often the hub syncs with its parent.
         job_max_backoff_seconds: the longest wait before a failed scheduled job runs again.
         jobs: run the scheduled jobs in this process (one process per store should).
+        crosscheck: the ``[crosscheck]`` table (docs/crosscheck.md §10): authority per
+            field, matching, the fix loop's schedule.
     """
 
     data_dir: Path
@@ -117,6 +122,7 @@ class HubConfig:
     sync_interval_seconds: int = 300
     job_max_backoff_seconds: int = 3600
     jobs: bool = True
+    crosscheck: CrosscheckConfig = field(default_factory=CrosscheckConfig)
 
     def __post_init__(self) -> None:
         try:
@@ -218,17 +224,28 @@ class HubConfig:
             raise ConfigError(f"no configuration at {path}: run `muster hub init`") from exc
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: not readable TOML ({exc})") from exc
-        if set(document) - {"hub"}:
-            raise ConfigError(f"{path}: expected only a [hub] table")
+        if set(document) - {"hub", "crosscheck"}:
+            raise ConfigError(f"{path}: expected only a [hub] and a [crosscheck] table")
         values = dict(document.get("hub", {}))
+        table = dict(document.get("crosscheck", {}))
         env = os.environ if environ is None else environ
-        values.update(
-            {k[len(ENV_PREFIX) :].lower(): v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+        for key, value in env.items():
+            if key.startswith(_CROSSCHECK_ENV):
+                table[key[len(_CROSSCHECK_ENV) :].lower()] = value
+            elif key.startswith(ENV_PREFIX):
+                values[key[len(ENV_PREFIX) :].lower()] = value
+        return cls.from_mapping(
+            values, data_dir=path.parent, crosscheck=CrosscheckConfig.from_table(table)
         )
-        return cls.from_mapping(values, data_dir=path.parent)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, data_dir: Path) -> HubConfig:
+    def from_mapping(
+        cls,
+        values: Mapping[str, Any],
+        *,
+        data_dir: Path,
+        crosscheck: CrosscheckConfig | None = None,
+    ) -> HubConfig:
         """Build from a ``[hub]`` table (strings from the environment are parsed).
 
         Raises:
@@ -242,6 +259,8 @@ class HubConfig:
         if "site" not in values:
             raise ConfigError("hub settings: site is required")
         kwargs = {name: _typed(name, _hint(hints[name]), value) for name, value in values.items()}
+        if crosscheck is not None:
+            kwargs["crosscheck"] = crosscheck
         return cls(data_dir=Path(data_dir), **kwargs)
 
     def to_toml(self) -> str:
@@ -256,7 +275,21 @@ class HubConfig:
             if f.name not in ("site", "name") and value == getattr(defaults, f.name):
                 continue
             lines.append(f"{f.name} = {_toml(value)}")
+        lines.extend(_crosscheck_toml(self.crosscheck.to_table()))
         return "\n".join(lines) + "\n"
+
+
+def _crosscheck_toml(table: Mapping[str, Any]) -> list[str]:
+    """The ``[crosscheck]`` table's lines (none when every setting is the default)."""
+    if not table:
+        return []
+    lines = ["", "[crosscheck]"]
+    lines.extend(f"{k} = {_toml(v)}" for k, v in table.items() if not isinstance(v, Mapping))
+    for name, sub in table.items():
+        if isinstance(sub, Mapping):
+            lines.extend(["", f"[crosscheck.{name}]"])
+            lines.extend(f"{k} = {_toml(tuple(v))}" for k, v in sub.items())
+    return lines
 
 
 def _hint(hint: Any) -> str:
