@@ -29,6 +29,7 @@ __all__ = [
     "HubState",
     "ManifestRow",
     "OpBatch",
+    "ParentBundle",
     "RecordRow",
     "RevocationRow",
     "SessionRow",
@@ -351,3 +352,31 @@ class UpBundle(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
 
     __table_args__ = (sa.Index("ix_up_bundles_recipient_seq", "recipient", "seq"),)
+
+
+class ParentBundle(Base):
+    """A bundle from this hub's parent (baseline, decisions, problems, trust), applied once.
+
+    ``parked`` ones wait for a gap in the parent's stream to fill (their file is in
+    ``bundles/``); ``applied`` ones were applied and re-issued to the children.
+    ``row`` is the bundle row that carries the op batches of the ops it held.
+    """
+
+    __tablename__ = "parent_inbox"
+
+    bundle_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(sa.String(32))
+    sender: Mapped[str] = mapped_column(sa.String(40))
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    source: Mapped[str] = mapped_column(sa.String(8))
+    state: Mapped[str] = mapped_column(sa.String(12), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    row: Mapped[int | None] = mapped_column(sa.ForeignKey("bundles.id"))
+    receipt: Mapped[str | None] = mapped_column(sa.Text)
+    receipt_posted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    __table_args__ = (sa.UniqueConstraint("sender", "seq"),)
