@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import hub.store.models
+import hub.store.types
 
 revision: str = "0003"
 down_revision: str | None = "0002"
