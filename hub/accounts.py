@@ -3,7 +3,7 @@ and database-backed sessions (the web kit's ``Authenticator`` and ``SessionStore
 
 Roles (what each may do is :data:`PERMISSIONS`):
 
-- ``admin``: everything, accounts and sites included;
+- ``admin``: everything, accounts, sites, report settings and record exports included;
 - ``reviewer``: review bundles (approve, resolve, reject) and read records;
 - ``viewer``: read bundles and records;
 - ``auditor``: read the audit log and bundles, verify the chain.
@@ -77,6 +77,10 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "read_audit": frozenset({Role.ADMIN, Role.AUDITOR}),
     "manage_accounts": frozenset({Role.ADMIN}),
     "manage_sites": frozenset({Role.ADMIN}),
+    # Expected population, campaign deadlines, report narrative (docs/reports.md §9).
+    "manage_reports": frozenset({Role.ADMIN}),
+    # Record-level export holds personal data: a separate, audited action.
+    "export_records": frozenset({Role.ADMIN}),
 }
 
 
