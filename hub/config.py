@@ -16,16 +16,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, get_type_hints
+from typing import Any, Final
 
 from crypto.age import AgeRecipient
 from crypto.errors import KeyFormatError
 from hub.crosscheck.settings import CrosscheckConfig
 from hub.errors import ConfigError
+from node.configkit import ConfigSource, toml_value
 from protocol.bundle import BundleLimits
 from protocol.divisions import Level, level_of
 from protocol.errors import DivisionCodeError
@@ -47,7 +47,16 @@ LEVEL_NAMES: Final = {
 _MIB: Final = 1 << 20
 _NOT_IN_FILE: Final = frozenset({"data_dir", "crosscheck"})
 #: ``MUSTER_HUB_CROSSCHECK_<KEY>`` overrides a key of the ``[crosscheck]`` table.
-_CROSSCHECK_ENV: Final = ENV_PREFIX + "CROSSCHECK_"
+_CROSSCHECK_ENV: Final = "crosscheck_"
+_SOURCE: Final = ConfigSource(
+    file_name=CONFIG_FILE,
+    table="hub",
+    other_tables=("crosscheck",),
+    env_prefix=ENV_PREFIX,
+    init_command="muster hub init",
+    docs="docs/hub.md",
+    error=ConfigError,
+)
 _URL: Final = re.compile(r"https?://[^\s]+")
 
 
@@ -147,23 +156,23 @@ class HubConfig:
             raise ConfigError("package_authorisation: expected auto or admin")
         if self.parent_url and not _URL.fullmatch(self.parent_url):
             raise ConfigError("parent_url: expected an http:// or https:// URL")
-        _between("package_max_ops", self.package_max_ops, 1, 1_000_000)
-        _between("package_max_bytes", self.package_max_bytes, 64 * 1024, 1024 * _MIB)
-        _between("package_interval_seconds", self.package_interval_seconds, 1, 86_400)
-        _between("sync_interval_seconds", self.sync_interval_seconds, 1, 86_400)
-        _between("job_max_backoff_seconds", self.job_max_backoff_seconds, 1, 7 * 86_400)
-        _between("listen_port", self.listen_port, 0, 65535)
-        _between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 1024 * _MIB)
-        _between("workers", self.workers, 0, 64)
-        _between("poll_seconds", self.poll_seconds, 0.01, 3600)
-        _between("claim_lease_seconds", self.claim_lease_seconds, 5, 86_400)
-        _between("merge_chunk_ops", self.merge_chunk_ops, 1, 100_000)
-        _between("certificate_days", self.certificate_days, 1, 3650)
-        _between("session_idle_minutes", self.session_idle_minutes, 1, 24 * 60)
-        _between("max_failed_logins", self.max_failed_logins, 1, 100)
-        _between("login_lock_minutes", self.login_lock_minutes, 1, 24 * 60)
-        _between("request_skew_seconds", self.request_skew_seconds, 1, 3600)
-        _between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
+        _SOURCE.between("package_max_ops", self.package_max_ops, 1, 1_000_000)
+        _SOURCE.between("package_max_bytes", self.package_max_bytes, 64 * 1024, 1024 * _MIB)
+        _SOURCE.between("package_interval_seconds", self.package_interval_seconds, 1, 86_400)
+        _SOURCE.between("sync_interval_seconds", self.sync_interval_seconds, 1, 86_400)
+        _SOURCE.between("job_max_backoff_seconds", self.job_max_backoff_seconds, 1, 7 * 86_400)
+        _SOURCE.between("listen_port", self.listen_port, 0, 65535)
+        _SOURCE.between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 1024 * _MIB)
+        _SOURCE.between("workers", self.workers, 0, 64)
+        _SOURCE.between("poll_seconds", self.poll_seconds, 0.01, 3600)
+        _SOURCE.between("claim_lease_seconds", self.claim_lease_seconds, 5, 86_400)
+        _SOURCE.between("merge_chunk_ops", self.merge_chunk_ops, 1, 100_000)
+        _SOURCE.between("certificate_days", self.certificate_days, 1, 3650)
+        _SOURCE.between("session_idle_minutes", self.session_idle_minutes, 1, 24 * 60)
+        _SOURCE.between("max_failed_logins", self.max_failed_logins, 1, 100)
+        _SOURCE.between("login_lock_minutes", self.login_lock_minutes, 1, 24 * 60)
+        _SOURCE.between("request_skew_seconds", self.request_skew_seconds, 1, 3600)
+        _SOURCE.between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
         for text in self.escrow_recipients:
             try:
                 AgeRecipient(text)
@@ -218,22 +227,13 @@ class HubConfig:
         path = Path(path)
         if path.is_dir():
             path = path / CONFIG_FILE
-        try:
-            document = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"no configuration at {path}: run `muster hub init`") from exc
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: not readable TOML ({exc})") from exc
-        if set(document) - {"hub", "crosscheck"}:
-            raise ConfigError(f"{path}: expected only a [hub] and a [crosscheck] table")
-        values = dict(document.get("hub", {}))
-        table = dict(document.get("crosscheck", {}))
-        env = os.environ if environ is None else environ
-        for key, value in env.items():
+        tables = _SOURCE.read(path)
+        values, table = tables["hub"], tables.get("crosscheck", {})
+        for key, value in _SOURCE.environment(os.environ if environ is None else environ).items():
             if key.startswith(_CROSSCHECK_ENV):
-                table[key[len(_CROSSCHECK_ENV) :].lower()] = value
-            elif key.startswith(ENV_PREFIX):
-                values[key[len(ENV_PREFIX) :].lower()] = value
+                table[key[len(_CROSSCHECK_ENV) :]] = value
+            else:
+                values[key] = value
         return cls.from_mapping(
             values, data_dir=path.parent, crosscheck=CrosscheckConfig.from_table(table)
         )
@@ -251,14 +251,9 @@ class HubConfig:
         Raises:
             ConfigError: an unknown key, a wrong type or a value out of range.
         """
-        hints = get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)} - _NOT_IN_FILE
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"hub settings {unknown}: not known (see docs/hub.md)")
-        if "site" not in values:
+        kwargs = _SOURCE.arguments(cls, values, not_in_file=_NOT_IN_FILE)
+        if "site" not in kwargs:
             raise ConfigError("hub settings: site is required")
-        kwargs = {name: _typed(name, _hint(hints[name]), value) for name, value in values.items()}
         if crosscheck is not None:
             kwargs["crosscheck"] = crosscheck
         return cls(data_dir=Path(data_dir), **kwargs)
@@ -274,7 +269,7 @@ class HubConfig:
                 continue
             if f.name not in ("site", "name") and value == getattr(defaults, f.name):
                 continue
-            lines.append(f"{f.name} = {_toml(value)}")
+            lines.append(f"{f.name} = {toml_value(value)}")
         lines.extend(_crosscheck_toml(self.crosscheck.to_table()))
         return "\n".join(lines) + "\n"
 
@@ -284,66 +279,9 @@ def _crosscheck_toml(table: Mapping[str, Any]) -> list[str]:
     if not table:
         return []
     lines = ["", "[crosscheck]"]
-    lines.extend(f"{k} = {_toml(v)}" for k, v in table.items() if not isinstance(v, Mapping))
+    lines.extend(f"{k} = {toml_value(v)}" for k, v in table.items() if not isinstance(v, Mapping))
     for name, sub in table.items():
         if isinstance(sub, Mapping):
             lines.extend(["", f"[crosscheck.{name}]"])
-            lines.extend(f"{k} = {_toml(tuple(v))}" for k, v in sub.items())
+            lines.extend(f"{k} = {toml_value(tuple(v))}" for k, v in sub.items())
     return lines
-
-
-def _hint(hint: Any) -> str:
-    return hint.__name__ if isinstance(hint, type) else str(hint)
-
-
-def _typed(name: str, hint: str, value: Any) -> Any:
-    try:
-        return _parse(hint, value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: expected {hint.replace('typing.', '')}") from exc
-
-
-def _parse(hint: str, value: Any) -> Any:
-    """One setting against its field's type; environment strings are parsed."""
-    text = isinstance(value, str)
-    if hint == "bool":
-        if not text:
-            return _exact(value, bool)
-        if value.lower() not in _BOOLS:
-            raise ValueError(value)
-        return _BOOLS[value.lower()]
-    if hint in ("int", "float") and isinstance(value, bool):
-        raise TypeError(hint)
-    if hint == "int":
-        return int(value.replace("_", "")) if text else _exact(value, int)
-    if hint == "float":
-        return float(value) if text else float(_exact(value, int | float))
-    if "tuple[str" in hint:
-        items = value.split(",") if text else _exact(value, list | tuple)
-        return tuple(_exact(i, str).strip() for i in items if _exact(i, str).strip())
-    return _exact(value, str)
-
-
-_BOOLS: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _exact(value: Any, kind: Any) -> Any:
-    if not isinstance(value, kind):
-        raise TypeError(type(value).__name__)
-    return value
-
-
-def _between(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}: expected a value from {low} to {high}, got {value}")
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'

@@ -19,15 +19,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, get_type_hints
+from typing import Any, Final
 
 from crypto.age import AgeRecipient
 from crypto.errors import KeyFormatError
 from node.collector.config import CollectorConfig
+from node.configkit import ConfigSource, toml_value
 from node.errors import ConfigError
 from protocol.divisions import parse_node_id
 from protocol.errors import DivisionCodeError
@@ -42,6 +42,15 @@ _MIB: Final = 1024 * 1024
 _URL: Final = re.compile(r"https?://[^\s]+")
 #: Fields that are not read from [node]: where the file is, and the [collector] table.
 _NOT_IN_FILE: Final = frozenset({"data_dir", "collector"})
+_SOURCE: Final = ConfigSource(
+    file_name=CONFIG_FILE,
+    table="node",
+    other_tables=("collector",),
+    env_prefix=ENV_PREFIX,
+    init_command="muster node init",
+    docs="docs/node.md",
+    error=ConfigError,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,16 +110,16 @@ class NodeConfig:
             raise ConfigError("node_id: expected <site>-<two-digit machine> like 370102001-01")
         if self.parent_url is not None and not _URL.fullmatch(self.parent_url):
             raise ConfigError("parent_url: expected an http:// or https:// URL")
-        _between("listen_port", self.listen_port, 1, 65535)
-        _between("sync_interval_minutes", self.sync_interval_minutes, 0, 24 * 60)
-        _between("session_idle_minutes", self.session_idle_minutes, 1, 24 * 60)
-        _between("http_timeout_seconds", self.http_timeout_seconds, 1, 3600)
-        _between("retry_attempts", self.retry_attempts, 1, 20)
-        _between("retry_base_seconds", self.retry_base_seconds, 0, 600)
-        _between("retry_max_seconds", self.retry_max_seconds, self.retry_base_seconds, 3600)
-        _between("max_ops_per_bundle", self.max_ops_per_bundle, 1, 1_000_000)
-        _between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 256 * _MIB)
-        _between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
+        _SOURCE.between("listen_port", self.listen_port, 1, 65535)
+        _SOURCE.between("sync_interval_minutes", self.sync_interval_minutes, 0, 24 * 60)
+        _SOURCE.between("session_idle_minutes", self.session_idle_minutes, 1, 24 * 60)
+        _SOURCE.between("http_timeout_seconds", self.http_timeout_seconds, 1, 3600)
+        _SOURCE.between("retry_attempts", self.retry_attempts, 1, 20)
+        _SOURCE.between("retry_base_seconds", self.retry_base_seconds, 0, 600)
+        _SOURCE.between("retry_max_seconds", self.retry_max_seconds, self.retry_base_seconds, 3600)
+        _SOURCE.between("max_ops_per_bundle", self.max_ops_per_bundle, 1, 1_000_000)
+        _SOURCE.between("max_bundle_bytes", self.max_bundle_bytes, 64 * 1024, 256 * _MIB)
+        _SOURCE.between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
         for text in self.escrow_recipients:
             try:
                 AgeRecipient(text)
@@ -150,21 +159,10 @@ class NodeConfig:
             ConfigError: the file is missing or malformed, a key is unknown, a value has
                 the wrong type or is out of range.
         """
-        path = Path(data_dir) / CONFIG_FILE
-        try:
-            document = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"no {CONFIG_FILE} in {data_dir}: run `muster node init`") from exc
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: not readable TOML ({exc})") from exc
-        unknown_tables = sorted(set(document) - {"node", "collector"})
-        if unknown_tables:
-            raise ConfigError(f"{path}: unknown tables {unknown_tables}; expected node, collector")
-        values = dict(document.get("node", {}))
-        values.update(_environment(os.environ if environ is None else environ))
-        return cls.from_mapping(
-            values, data_dir=Path(data_dir), collector=document.get("collector")
-        )
+        tables = _SOURCE.read(Path(data_dir) / CONFIG_FILE)
+        values = tables["node"]
+        values.update(_SOURCE.environment(os.environ if environ is None else environ))
+        return cls.from_mapping(values, data_dir=Path(data_dir), collector=tables.get("collector"))
 
     @classmethod
     def from_mapping(
@@ -179,14 +177,7 @@ class NodeConfig:
         Raises:
             ConfigError: an unknown key, a wrong type or a value out of range.
         """
-        hints = get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)} - _NOT_IN_FILE
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"node settings {unknown}: not known (see docs/node.md)")
-        kwargs: dict[str, Any] = {
-            name: _typed(name, hints[name], value) for name, value in values.items()
-        }
+        kwargs = _SOURCE.arguments(cls, values, not_in_file=_NOT_IN_FILE)
         if "node_id" not in kwargs:
             raise ConfigError("node settings: node_id is required")
         if collector is not None:
@@ -206,84 +197,5 @@ class NodeConfig:
             value = getattr(self, f.name)
             if f.name != "node_id" and value == defaults[f.name]:
                 continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append(f"{f.name} = {toml_value(value)}")
         return "\n".join(lines) + "\n"
-
-
-def _environment(environ: Mapping[str, str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith(ENV_PREFIX):
-            found[key[len(ENV_PREFIX) :].lower()] = value
-    return found
-
-
-def _typed(name: str, hint: Any, value: Any) -> Any:
-    """Check (and for environment strings, parse) one setting against its field's type."""
-    wanted = str(hint)
-    try:
-        return _parse(wanted, value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: expected {_describe(wanted)}") from exc
-
-
-def _parse(wanted: str, value: Any) -> Any:
-    text = isinstance(value, str)
-    if wanted in {"int", "<class 'int'>"}:
-        return _int(value)
-    if wanted in {"float", "<class 'float'>"}:
-        return float(value) if text else _number(value)
-    if "tuple[str" in wanted:
-        items = value.split(",") if text else value
-        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-            raise TypeError(wanted)
-        return tuple(i.strip() for i in items if i.strip())
-    if not text:
-        raise TypeError(wanted)
-    if "Path" in wanted:
-        return Path(value) if value else None
-    return value or (None if "None" in wanted else value)
-
-
-def _int(value: object) -> int:
-    if isinstance(value, bool):
-        raise TypeError
-    if isinstance(value, str):
-        return int(value.replace("_", ""))
-    if not isinstance(value, int):
-        raise TypeError
-    return value
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError
-    return float(value)
-
-
-def _describe(hint: str) -> str:
-    if "int" in hint:
-        return "a whole number"
-    if "float" in hint:
-        return "a number"
-    if "tuple" in hint:
-        return "a list of strings"
-    return "a string"
-
-
-def _between(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}: expected {low} to {high}, got {value}")
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, Path):
-        return _toml_value(str(value))
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if value is None:
-        return '""'
-    return str(value)

@@ -59,7 +59,7 @@ def test_to_toml_round_trips(tmp_path: Path) -> None:
         ("[hub]\nworkers = 1\n", "site is required"),
         ('[hub]\nsite = "3701"\n', "site: expected a 6-digit division code"),
         ('[hub]\nsite = "370102001"\n', "a hub is a province, city or county office"),
-        ('[hub]\nsite = "370102"\nworkers = "many"\n', "workers: expected int"),
+        ('[hub]\nsite = "370102"\nworkers = "many"\n', "workers: expected a whole number"),
         ('[hub]\nsite = "370102"\nworkers = 100\n', "workers: expected a value from 0 to 64"),
         ('[hub]\nsite = "370102"\nauto_approve_levels = ["street"]\n', "unknown levels"),
         ('[hub]\nsite = "370102"\nescrow_recipients = ["age1nope"]\n', "escrow_recipients"),
