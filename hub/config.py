@@ -99,6 +99,10 @@ class HubConfig:
         sync_interval_seconds: how often the hub syncs with its parent.
         job_max_backoff_seconds: the longest wait before a failed scheduled job runs again.
         jobs: run the scheduled jobs in this process (one process per store should).
+        report_snapshot_minutes: how often today's report snapshot is taken (the day's
+            last one is kept; docs/reports.md §8.4).
+        ministry_recipient: the ministry's age recipient, to which ``muster hub report
+            --ministry`` encrypts the province's package (empty: no ministry output).
         crosscheck: the ``[crosscheck]`` table (docs/crosscheck.md §10): authority per
             field, matching, the fix loop's schedule.
     """
@@ -131,6 +135,8 @@ class HubConfig:
     sync_interval_seconds: int = 300
     job_max_backoff_seconds: int = 3600
     jobs: bool = True
+    report_snapshot_minutes: int = 60
+    ministry_recipient: str = ""
     crosscheck: CrosscheckConfig = field(default_factory=CrosscheckConfig)
 
     def __post_init__(self) -> None:
@@ -173,6 +179,12 @@ class HubConfig:
         _SOURCE.between("login_lock_minutes", self.login_lock_minutes, 1, 24 * 60)
         _SOURCE.between("request_skew_seconds", self.request_skew_seconds, 1, 3600)
         _SOURCE.between("clock_max_drift_ms", self.clock_max_drift_ms, 0, 30 * 86_400_000)
+        _SOURCE.between("report_snapshot_minutes", self.report_snapshot_minutes, 1, 24 * 60)
+        if self.ministry_recipient:
+            try:
+                AgeRecipient(self.ministry_recipient)
+            except KeyFormatError as exc:
+                raise ConfigError("ministry_recipient: expected an age1… X25519 recipient") from exc
         for text in self.escrow_recipients:
             try:
                 AgeRecipient(text)
