@@ -26,7 +26,7 @@ from hub.crosscheck.dataset import Dataset, FileFormat, RegisterRow
 from hub.crosscheck.fields import RegisterField, SourceKind
 from hub.crosscheck.problems import RowProblem
 
-__all__ = ["MemoryDatasets", "SqliteDatasets"]
+__all__ = ["MemoryDatasets", "SqliteDatasets", "pack_values", "row_from", "unpack_values"]
 
 _FETCH: Final = 10_000
 
@@ -101,20 +101,23 @@ _SCHEMA: Final = (
 )
 
 
-def _pack(values: tuple[tuple[str, Value], ...]) -> bytes:
+def pack_values(values: tuple[tuple[str, Value], ...]) -> bytes:
+    """A register row's values as stored: a msgpack array of ``[key, value]`` pairs."""
     packed: bytes = msgpack.packb([[key, value] for key, value in values], use_bin_type=True)
     return packed
 
 
-def _unpack(data: bytes) -> tuple[tuple[str, Value], ...]:
+def unpack_values(data: bytes) -> tuple[tuple[str, Value], ...]:
+    """The inverse of :func:`pack_values`."""
     items = msgpack.unpackb(data, use_list=False, raw=False)
     return tuple((key, value) for key, value in items)
 
 
-def _row_from(record: tuple[Any, ...]) -> RegisterRow:
+def row_from(record: tuple[Any, ...] | Sequence[Any]) -> RegisterRow:
+    """A stored ``(row, id_number, bad_id_number, data)`` tuple as a :class:`RegisterRow`."""
     row, id_number, bad_id_number, data = record
     return RegisterRow(row=row, id_number=id_number, bad_id_number=bad_id_number,
-                       values=_unpack(data))  # fmt: skip
+                       values=unpack_values(data))  # fmt: skip
 
 
 def _describe(dataset: Dataset) -> str:
@@ -182,7 +185,10 @@ class SqliteDatasets:
         self._check_writing(dataset_id)
         self._db.executemany(
             "INSERT INTO register_rows VALUES (?, ?, ?, ?, ?)",
-            [(dataset_id, r.row, r.id_number, r.bad_id_number, _pack(r.values)) for r in rows],
+            [
+                (dataset_id, r.row, r.id_number, r.bad_id_number, pack_values(r.values))
+                for r in rows
+            ],
         )
         start = self._problem_seq
         self._problem_seq += len(problems)
@@ -232,7 +238,7 @@ class SqliteDatasets:
             if not page:
                 return
             for record in page:
-                yield _row_from(record)
+                yield row_from(record)
             last = page[-1][0]
 
     def rows_with_id(self, dataset_id: str, id_number: str) -> tuple[RegisterRow, ...]:
@@ -241,7 +247,7 @@ class SqliteDatasets:
             "WHERE dataset_id = ? AND id_number = ? ORDER BY row",
             (dataset_id, id_number),
         )
-        return tuple(_row_from(record) for record in found)
+        return tuple(row_from(record) for record in found)
 
     def row(self, dataset_id: str, row: int) -> RegisterRow | None:
         found = self._db.execute(
@@ -249,7 +255,7 @@ class SqliteDatasets:
             "WHERE dataset_id = ? AND row = ?",
             (dataset_id, row),
         ).fetchone()
-        return _row_from(found) if found is not None else None
+        return row_from(found) if found is not None else None
 
     def problems(self, dataset_id: str) -> Iterator[RowProblem]:
         # Paged like rows(): a badly broken file can have a problem on every row.

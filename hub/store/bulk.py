@@ -23,6 +23,7 @@ __all__ = [
     "RecordWrite",
     "dumps",
     "insert_op_batch",
+    "insert_rows",
     "live_holders",
     "load_states",
     "write_records",
@@ -129,3 +130,23 @@ def insert_op_batch(
             data=data,
         )
     )
+
+
+def insert_rows(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert many rows of one table on the raw driver: ``COPY`` on PostgreSQL, else
+    ``executemany`` on tuples. ``table`` and ``columns`` are the caller's constants."""
+    if not rows:
+        return
+    connection = session.connection()
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - constants
+        connection.exec_driver_sql(insert, list(rows))
