@@ -168,6 +168,7 @@ def import_register(
     schema: Schema | None = None,
     divisions: Divisions | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    file_name: str | None = None,
 ) -> Dataset:
     """Import a register file into a new dataset.
 
@@ -184,6 +185,7 @@ def import_register(
         schema: the record schema (default: the packaged one).
         divisions: the division table (default: the packaged one).
         chunk_rows: rows per :meth:`DatasetSink.add_rows` call.
+        file_name: the name the file was uploaded under (default: ``path``'s name).
 
     Returns:
         The committed dataset, with its counts and content hash.
@@ -227,7 +229,7 @@ def import_register(
                 dataset_id=dataset_id,
                 source=mapping.source,
                 source_kind=mapping.source_kind,
-                file_name=path.name[:200],
+                file_name=(file_name or path.name)[:200],
                 file_format=register.file_format,
                 encoding=register.encoding,
                 content_hash=digest,

@@ -11,7 +11,7 @@ every machine.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Final
@@ -20,8 +20,11 @@ from crypto.errors import UsageError
 from protocol.idnumber import make_id_number
 
 __all__ = [
+    "PLANTED_HEADERS",
     "REGISTER_HEADERS",
+    "PlantedRegister",
     "SyntheticPerson",
+    "planted_register",
     "record_values",
     "register_cells",
     "synthetic_people",
@@ -131,3 +134,110 @@ def register_cells(person: SyntheticPerson, *, with_id: bool = True) -> tuple[st
         person.address,
         "正常" if person.living_status == "健在" else "死亡",
     )
+
+
+#: The columns of :func:`planted_register`: the household register's, and the category.
+PLANTED_HEADERS: Final = (*REGISTER_HEADERS, "人员类别")
+#: Where generated missing people's ID numbers start (far from any demo's records).
+_MISSING_START: Final = 2_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlantedRegister:
+    """A register made from collected records, with known problems planted in it.
+
+    Attributes:
+        headers: :data:`PLANTED_HEADERS`.
+        rows: the text cells, one tuple per person.
+        disagreements: ``(record id, field)`` pairs whose value the register changed.
+        deceased: records the register says have died.
+        missing: ID numbers of people on the register, of a collected category, with
+            no record.
+    """
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    disagreements: tuple[tuple[str, str], ...]
+    deceased: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    def csv(self) -> str:
+        """The register as CSV text (UTF-8 when written; no cell holds a comma)."""
+        return "".join(",".join(cells) + "\n" for cells in (self.headers, *self.rows))
+
+
+def _text(values: Mapping[str, object], key: str) -> str:
+    value = values.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _cells(values: Mapping[str, object]) -> list[str]:
+    born = _text(values, "birth_date").replace("-", "/")
+    categories = values.get("subject_category")
+    held = categories if isinstance(categories, list | tuple) else ()
+    return [
+        _text(values, "id_number"),
+        _text(values, "name"),
+        {"1": "男", "2": "女"}.get(_text(values, "sex"), ""),
+        born,
+        _text(values, "hukou_division_code"),
+        _text(values, "hukou_address"),
+        "死亡" if values.get("living_status") == "已故" else "正常",
+        "、".join(str(c) for c in held),
+    ]
+
+
+def _other_name(name: str, rng: random.Random) -> str:
+    replacement = rng.choice(_GIVEN)
+    while replacement == name[-1:]:
+        replacement = rng.choice(_GIVEN)
+    return name[:-1] + replacement
+
+
+def planted_register(
+    records: Sequence[tuple[str, Mapping[str, object]]],
+    rng: random.Random,
+    *,
+    disagreements: int = 3,
+    deceased: int = 1,
+    missing: int = 1,
+) -> PlantedRegister:
+    """A household register listing ``records`` (canonical values) with planted problems.
+
+    The first ``disagreements`` records get another name or household address (in
+    turn), the next ``deceased`` are marked dead, and ``missing`` people of a collected
+    category who have no record are added, in the first record's town.
+
+    Raises:
+        UsageError: fewer records than problems to plant, or records without an ID number.
+    """
+    planted = disagreements + deceased
+    usable = [(rid, values) for rid, values in records if _text(values, "id_number")]
+    if len(usable) < max(planted, 1):
+        raise UsageError(f"planted register: expected at least {max(planted, 1)} records "
+                         f"with an ID number, saw {len(usable)}")  # fmt: skip
+    rows: list[tuple[str, ...]] = []
+    changed: list[tuple[str, str]] = []
+    dead: list[str] = []
+    for i, (record_id, values) in enumerate(usable):
+        cells = _cells(values)
+        if i < disagreements:
+            if i % 2 == 0:
+                cells[1], field = _other_name(cells[1], rng), "name"
+            else:
+                cells[5], field = cells[5] + "附1号", "hukou_address"
+            changed.append((record_id, field))
+        elif i < planted:
+            cells[6] = "死亡"
+            dead.append(record_id)
+        rows.append(tuple(cells))
+    town = (_text(usable[0][1], "hukou_division_code") or "370102001")[:9]
+    absent = []
+    for person in synthetic_people(rng, missing, towns=(town,), start=_MISSING_START):
+        cells = [*register_cells(person), "残疾军人"]
+        cells[4] = town
+        rows.append(tuple(cells))
+        absent.append(person.id_number)
+    return PlantedRegister(headers=PLANTED_HEADERS, rows=tuple(rows),
+                           disagreements=tuple(changed), deceased=tuple(dead),
+                           missing=tuple(absent))  # fmt: skip
