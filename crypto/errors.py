@@ -9,7 +9,7 @@ well formed but not allowed in the current state (not enrolled yet, already
 revoked, already decided).
 
 Each package adds its own subclasses in its ``errors`` module (``crypto``, ``protocol``,
-``node``, ``node.collector``, ``node.web.kit``, ``hub``, ``hub.reports``,
+``node``, ``node.collector``, ``node.web.kit``, ``node.reports``, ``hub``,
 ``hub.crosscheck``, ``hub.console``); the whole tree is::
 
     MusterError
@@ -65,10 +65,10 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── hub.KindNotAcceptedError
     │   ├── hub.NotFoundError
     │   ├── hub.WrongRecipientError
-    │   ├── hub.reports.NarrativeError
-    │   ├── hub.reports.PeriodError
-    │   ├── hub.reports.RegionError
-    │   ├── hub.reports.SnapshotFormatError
+    │   ├── node.reports.NarrativeError
+    │   ├── node.reports.PeriodError
+    │   ├── node.reports.RegionError
+    │   ├── node.reports.SnapshotFormatError
     │   ├── hub.crosscheck.MappingError
     │   ├── hub.crosscheck.ProblemBodyError
     │   ├── hub.crosscheck.RegisterFileError
@@ -87,14 +87,14 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── hub.AlreadyDecidedError
     │   ├── hub.ClaimLostError
     │   ├── hub.LoginThrottledError
-    │   ├── hub.reports.ReportWriteError
+    │   ├── node.reports.ReportWriteError
     │   └── hub.crosscheck.FindingStateError
     └── UsageError                                      caller misuse or bad config   (HTTP 500)
         ├── protocol.SchemaDefinitionError
         ├── node.ConfigError
         ├── node.collector.CollectorConfigError
         ├── hub.ConfigError
-        ├── hub.reports.ReportModelError
+        ├── node.reports.ReportModelError
         └── hub.crosscheck.CrosscheckConfigError
 
 ``tests/test_errors.py`` checks that every class drawn here exists where the drawing
