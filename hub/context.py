@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crypto.keys import KeyPair
+from crypto.sign import SigningKey
 from hub.config import HubConfig
 from hub.store.engine import Store
 from hub.store.models import CertificateRow, HubState, RevocationRow
@@ -40,6 +41,8 @@ class HubContext:
         anchor: the province root.
         now: the wall clock (tests pass a fixed one).
         worker: this process's name in work claims.
+        admin_key: the hub's own administrator key (``<site>/auto``, hub/upward/adminkey.py),
+            when unlocked: it authorises packages under the ``auto`` policy.
     """
 
     config: HubConfig
@@ -50,6 +53,7 @@ class HubContext:
     divisions: Divisions = field(default_factory=Divisions.default)
     now: Callable[[], datetime] = utc_now
     worker: str = "hub"
+    admin_key: SigningKey | None = None
     _trust: tuple[str, TrustStore] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -28,13 +28,14 @@ from hub.errors import NotFoundError
 from hub.faults import fault
 from hub.intake import verify_row
 from hub.merge import apply_chunk
+from hub.package_intake import resolutions_down, run_package_pass
 from hub.rawstore import bundle_path
 from hub.review import Resolution, auto_approves, decisions_down, resolution_ops
-from hub.stage import ItemSpool, run_pass
+from hub.stage import ItemSpool, Summary, run_pass
 from hub.states import BundleState, Event, transition
 from hub.store.bulk import insert_op_batch
 from hub.store.models import BundleRow
-from protocol.bundle import open_bundle
+from protocol.bundle import BundleKind, open_bundle
 from protocol.entries import DecisionStatus, decode_entry
 from protocol.errors import EntryError
 from protocol.trust import CertificateTrust, Receipt
@@ -57,7 +58,7 @@ def stage(ctx: HubContext, row_id: int) -> BundleState:
                     _receipts(ctx, session, row)
                     session.commit()
                     return BundleState.MERGED
-                summary = run_pass(ctx, session, row, spool, write_blobs=auto)
+                summary = _run_pass(ctx, session, row, spool, write_blobs=auto)
             except MusterError as exc:
                 session.rollback()
                 return _fail(ctx, row_id, exc)
@@ -96,7 +97,7 @@ def merge(ctx: HubContext, row_id: int) -> BundleState:
             ctx.store.lock_merges(session)
             row = hold(session, row_id, ctx.worker)
             try:
-                summary = run_pass(ctx, session, row, spool, write_blobs=True)
+                summary = _run_pass(ctx, session, row, spool, write_blobs=True)
             except MusterError as exc:
                 session.rollback()
                 return _fail(ctx, row_id, exc)
@@ -128,8 +129,20 @@ def _resolve(ctx: HubContext, session: Any, row: BundleRow, resolutions: list[Re
         author=author,
     )
     fault("merge.resolutions_applied")
-    decisions_down(ctx, session, row, status=DecisionStatus.APPROVED, by=author, ops=ops)
+    if row.kind == BundleKind.PACKAGE.value:
+        # A child hub's package: each child holding a touched record gets its ops.
+        resolutions_down(ctx, session, row, ops, by=author)
+    else:
+        decisions_down(ctx, session, row, status=DecisionStatus.APPROVED, by=author, ops=ops)
     fault("merge.down_sealed")
+
+
+def _run_pass(
+    ctx: HubContext, session: Any, row: BundleRow, spool: ItemSpool, *, write_blobs: bool
+) -> Summary:
+    """Stage or merge a delta (hub/stage.py) or a child hub's package (hub/package_intake.py)."""
+    run = run_package_pass if row.kind == BundleKind.PACKAGE.value else run_pass
+    return run(ctx, session, row, spool, write_blobs=write_blobs)
 
 
 def _finish(

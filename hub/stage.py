@@ -37,6 +37,7 @@ from hub.merge import apply_chunk
 from hub.rawstore import bundle_path
 from hub.store.bulk import insert_op_batch
 from hub.store.models import BundleRow, StageItem
+from hub.upward.provenance import keep_manifest
 from node.fsutil import write_atomic
 from protocol.bundle import open_bundle
 from protocol.entries import Blob, Manifest, decode_entry
@@ -46,7 +47,7 @@ from protocol.ops import Op, OpKind
 from protocol.trust import Authorisation, CertificateTrust, verify_authorisation
 from protocol.validation import Problem, validate_record, validate_value
 
-__all__ = ["ItemSpool", "Summary", "run_pass"]
+__all__ = ["ItemSpool", "StagePass", "Summary", "run_pass"]
 
 
 @dataclass(slots=True)
@@ -146,7 +147,13 @@ def _problems(problems: tuple[Problem, ...]) -> list[dict[str, str]]:
     ]
 
 
-class _Pass:
+class StagePass:
+    """One pass of a bundle's ops through the merge, chunk by chunk, counting what it finds.
+
+    Shared by delta staging (here) and package staging (hub/package_intake.py): the caller
+    appends checked ops to ``chunk`` and calls :meth:`flush` every ``merge_chunk_ops``.
+    """
+
     def __init__(
         self,
         ctx: HubContext,
@@ -296,7 +303,7 @@ def run_pass(
     """
     if row.kind != "delta" or not row.sender or row.created is None:
         raise EntryError(f"bundle {row.bundle_id}: only delta bundles are staged")
-    work = _Pass(ctx, session, row, spool, write_blobs=write_blobs)
+    work = StagePass(ctx, session, row, spool, write_blobs=write_blobs)
     today = row.created.date()
     trust = CertificateTrust(ctx.trust(session), row.received_at)
     path = bundle_path(ctx.config.bundles_dir, row.bundle_hash)
@@ -316,6 +323,10 @@ def run_pass(
                 value = decode_entry(raw, index)
                 if manifest is None:
                     manifest = _check_manifest(ctx, session, row, value, auth)
+                    # Kept for provenance: the packages for the parent carry it.
+                    keep_manifest(
+                        session, bundle=row.id, source="bundle", manifest=manifest, auth=auth
+                    )
                     continue
                 if isinstance(value, Op):
                     _check_op(row, manifest, position, value, index)

@@ -10,6 +10,11 @@ In order, each failure its own typed error (nothing after a failed check runs):
 8.   A ``delta`` carries an authorisation statement by an approver certified for a
      site containing the sender (``AuthorisationError`` / ``TrustError``); the ops are
      checked against its manifest when the bundle is staged.
+9.   A ``package`` comes from a child hub (not this hub itself) and carries an
+     authorisation of its own batch by a person of the sender's site
+     (``AuthorisationError``); the signer's certificate travels inside the package, so
+     the authorisation, and the provenance of every op, are verified when it is staged
+     (hub/package_intake.py).
 
 Stream order comes after these, in :mod:`hub.streams`.
 """
@@ -36,8 +41,8 @@ from protocol.trust import (
 
 __all__ = ["ACCEPTED_KINDS", "Checked", "peek_header", "verify_intake"]
 
-#: What a hub takes in from below. Packages from child hubs come with federation.
-ACCEPTED_KINDS: Final = frozenset({BundleKind.DELTA, BundleKind.RECEIPT})
+#: What a hub takes in from below: nodes' deltas, child hubs' packages, and receipts.
+ACCEPTED_KINDS: Final = frozenset({BundleKind.DELTA, BundleKind.PACKAGE, BundleKind.RECEIPT})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +63,23 @@ def peek_header(path: Path, limits: BundleLimits) -> BundleHeader | None:
         return None
 
 
+def _package_auth(header: BundleHeader, site: str) -> Authorisation:
+    if header.sender == site:
+        raise NameConstraintError(f"bundle {header.bundle_id}: a hub sends no package to itself")
+    if header.auth is None:
+        raise AuthorisationError(
+            f"bundle {header.bundle_id} from {header.sender}: a package needs an "
+            "administrator's authorisation"
+        )
+    auth = Authorisation.from_dict(header.auth)
+    if auth.origin != header.sender or site_of(auth.by) != site_of(header.sender):
+        raise AuthorisationError(
+            f"bundle {header.bundle_id}: authorised for {auth.origin} by {auth.by}, "
+            f"expected a person of {header.sender}"
+        )
+    return auth
+
+
 def verify_intake(
     path: Path, *, site: str, store: TrustStore, now: datetime, limits: BundleLimits
 ) -> Checked:
@@ -69,7 +91,8 @@ def verify_intake(
         WrongRecipientError: addressed to another site.
         KindNotAcceptedError: a kind this hub does not take in.
         NameConstraintError: the sender is outside this hub's jurisdiction.
-        AuthorisationError, TrustError: a delta's authorisation is missing or invalid.
+        AuthorisationError, TrustError: a delta's authorisation is missing or invalid,
+            or a package's is missing or names another site.
     """
     with path.open("rb") as source:
         verified = verify_bundle(source, trust=CertificateTrust(store, now), limits=limits)
@@ -100,4 +123,6 @@ def verify_intake(
         verify_authorisation(
             auth, op_ids=None, store=store, origin=header.sender, role=Role.APPROVER
         )
+    elif header.kind is BundleKind.PACKAGE:
+        auth = _package_auth(header, site)
     return Checked(header=header, bundle_hash=verified.bundle_hash, auth=auth)
