@@ -78,6 +78,7 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── node.ConflictError
     │   ├── node.HubUnreachableError
     │   ├── node.NoCertificateError
+    │   ├── node.NoEscrowError                          enrolled, but no recovery key to seal to
     │   ├── node.NotEnrolledError
     │   ├── node.NothingToDoError
     │   ├── node.StoreError

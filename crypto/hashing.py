@@ -17,12 +17,14 @@ __all__ = [
     "TAG_BUNDLE",
     "TAG_CERTIFICATE",
     "TAG_ENROLLMENT",
+    "TAG_ESCROW",
     "TAG_KEY_ID",
     "TAG_MANIFEST",
     "TAG_OP",
     "TAG_RECEIPT",
     "TAG_REQUEST",
     "TAG_REVOCATION",
+    "TAG_ROTATION",
     "TAG_STATE_DIGEST",
     "Blake2bStream",
     "blake2b_512",
@@ -53,6 +55,10 @@ TAG_KEY_ID: Final = b"muster/key-id/v1"
 TAG_REQUEST: Final = b"muster/request/v1"
 #: An enrollment request's self-signature (proof of possession of the key).
 TAG_ENROLLMENT: Final = b"muster/enrollment/v1"
+#: The province's escrow statement (the recovery recipients every bundle is sealed to).
+TAG_ESCROW: Final = b"muster/escrow/v1"
+#: A key rotation request's continuity signature, made with the old key.
+TAG_ROTATION: Final = b"muster/rotation/v1"
 
 
 def tagged_hash(tag: bytes, *parts: bytes, size: int = 32) -> bytes:

@@ -26,6 +26,7 @@ from hub.app import create_app
 from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
+from hub.escrow import install_escrow
 from hub.intake import take_in
 from hub.pipeline import run_once
 from hub.rawstore import store_file
@@ -168,6 +169,8 @@ def _enroll(args: argparse.Namespace) -> int:
         added = install_certificates(session, answer.certificates, source="chain")
         for crl in answer.crls:
             install_revocation_list(ctx, session, crl)
+        if answer.escrow is not None:
+            install_escrow(ctx, session, answer.escrow)
     print(f"installed {added} certificates; hub {ctx.site} is enrolled")
     return 0
 

@@ -2,8 +2,8 @@
 
 Each child has a stream from the hub, like every (sender, receiver) pair: sequence
 numbers from 1, each bundle naming the previous one's hash. A down bundle is sealed to
-the child's age recipient (from its certificate) and the configured escrow
-recipients, written to ``DATA/down/<hash>.bundle`` and queued in the same
+the child's age recipient (from its certificate) and the province recovery key
+(:mod:`hub.escrow`), written to ``DATA/down/<hash>.bundle`` and queued in the same
 transaction as the decision that made it. The child fetches it with
 ``GET /api/v1/down`` and acknowledges it with a signed receipt.
 """
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from crypto.age import AgeRecipient
 from hub.context import HubContext
 from hub.errors import NotFoundError
+from hub.escrow import escrow_recipients
 from hub.faults import fault
 from hub.rawstore import bundle_path
 from hub.store.models import DownBundle
@@ -62,8 +63,17 @@ def queue_down(
     entries: Iterable[object],
     about: int | None = None,
 ) -> DownBundle:
-    """Seal ``entries`` for ``recipient`` as the next bundle of its stream; queue it."""
+    """Seal ``entries`` for ``recipient`` as the next bundle of its stream; queue it.
+
+    ``entries`` are typed values or already in wire form (``[tag, body]`` lists). The
+    bundle is sealed to the child and the province recovery key (:mod:`hub.escrow`).
+
+    Raises:
+        NotFoundError: no certificate names the child.
+        NoEscrowError: the hub is enrolled but holds no recovery key.
+    """
     age = recipient_key(ctx, session, recipient)
+    escrow = escrow_recipients(ctx, session)
     stream = lock_stream(session, ctx.site, recipient)
     seq = stream.last_seq + 1
     now = ctx.now()
@@ -71,13 +81,13 @@ def queue_down(
     directory = ctx.config.down_dir
     directory.mkdir(parents=True, exist_ok=True)
     ctx.config.scratch_dir.mkdir(parents=True, exist_ok=True)
-    recipients = [age, *(AgeRecipient(r) for r in ctx.config.escrow_recipients)]
+    recipients = [age, *escrow]
     scratch = Path(tempfile.mkdtemp(prefix="down-", dir=ctx.config.scratch_dir))
     try:
         staging = scratch / "bundle"
         with staging.open("wb") as out, tempfile.TemporaryFile(dir=scratch) as spool:
             sealed = seal_bundle(
-                (encode_entry(e) for e in entries),
+                (e if isinstance(e, list) else encode_entry(e) for e in entries),
                 kind=kind,
                 sender=ctx.site,
                 recipient=recipient,

@@ -26,6 +26,7 @@ from hub.audit import append_audit
 from hub.context import HubContext, get_state, set_state
 from hub.downward import queue_down
 from hub.errors import AlreadyDecidedError, NotFoundError
+from hub.escrow import escrow_statement
 from hub.store.models import CertificateRow, EnrollmentRow, RevocationRow
 from hub.trust import install_certificates, install_revocation_list
 from protocol.bundle import BundleKind
@@ -191,7 +192,8 @@ def refuse_enrollment(ctx: HubContext, ident: str, *, by: str, reason: str) -> N
 
 
 def enrollment_answer(ctx: HubContext, session: Session, cert: Certificate) -> EnrollmentAnswer:
-    """The answer for a certificate this hub issued: it, the hub's chain, and the CRLs."""
+    """The answer for a certificate this hub issued: it, the hub's chain, the CRLs, and
+    the province's escrow statement (so the child seals to the recovery key too)."""
     store = ctx.trust(session)
     own = [
         c
@@ -206,7 +208,9 @@ def enrollment_answer(ctx: HubContext, session: Session, cert: Certificate) -> E
         RevocationList.from_bytes(text)
         for text in session.scalars(sa.select(RevocationRow.statement))
     )
-    return EnrollmentAnswer(certificates=(cert, *chain), crls=crls)
+    return EnrollmentAnswer(
+        certificates=(cert, *chain), crls=crls, escrow=escrow_statement(session)
+    )
 
 
 def enrollment_status(

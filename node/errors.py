@@ -13,6 +13,7 @@
     │   └── node.ConfigError            node.toml or an environment override is wrong
     └── StateError
         ├── node.NotEnrolledError       the node has no certificate from its parent yet
+        ├── node.NoEscrowError          enrolled, but no province recovery key to seal to
         ├── node.NoCertificateError     an approver has no certificate from the parent yet
         ├── node.NothingToDoError       nothing to authorise, export or sync
         ├── node.ConflictError          already exists, already done, or changed meanwhile
@@ -35,6 +36,7 @@ __all__ = [
     "HubResponseError",
     "HubUnreachableError",
     "NoCertificateError",
+    "NoEscrowError",
     "NotEnrolledError",
     "NotFoundError",
     "NotPermittedError",
@@ -114,6 +116,23 @@ class NotEnrolledError(StateError):
         return (
             "Send DATA/enrollment-request.json to the parent hub and install its answer "
             "with `muster node enroll FILE`."
+        )
+
+
+class NoEscrowError(StateError):
+    """An enrolled node or hub holds no province recovery key: it refuses to seal.
+
+    Every bundle is also sealed to the province recovery key (docs/operations.md); the
+    key reaches a party in its enrollment answer.
+    """
+
+    code = "no_escrow"
+
+    def diagnostics(self) -> str:
+        return (
+            "The enrollment answer carried no escrow statement. The province installs its "
+            "statement with `muster hub escrow install FILE`; then install a fresh answer "
+            "from the parent (`muster node enroll FILE`, `muster hub enroll FILE`)."
         )
 
 

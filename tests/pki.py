@@ -28,6 +28,7 @@ from protocol.trust import (
     TrustStore,
     issue_certificate,
 )
+from protocol.trust.escrow import EscrowStatement, issue_escrow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -57,6 +58,8 @@ class Pki:
     parties: dict[str, Party] = field(default_factory=dict)
     #: Fixed age identities by party name (golden vectors); others are generated.
     ages: dict[str, AgeIdentity] = field(default_factory=dict)
+    #: The province recovery identity (escrow), kept offline in a deployment.
+    recovery: AgeIdentity = field(default_factory=AgeIdentity.generate)
 
     @classmethod
     def build(cls, ages: dict[str, AgeIdentity] | None = None) -> Pki:
@@ -104,6 +107,16 @@ class Pki:
 
     def __getitem__(self, name: str) -> Party:
         return self.parties[name]
+
+    def escrow(self) -> EscrowStatement:
+        """The province's escrow statement, signed by the root as the key ceremony does."""
+        return issue_escrow(
+            key=self.root.keys.signing,
+            by=self.root.subject,
+            site=self.anchor.site,
+            recipients=[self.recovery.recipient],
+            issued_at=NOW - YEAR,
+        )
 
     def certificates(self) -> list[Certificate]:
         return [p.cert for p in self.parties.values() if p.cert is not None]

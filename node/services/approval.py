@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crypto.age import AgeRecipient
 from node.errors import FormError, NotEnrolledError, NothingToDoError
 from node.services.accounts import require_role, unlock_approver_key
 from node.services.audit import append_audit
 from node.services.batching import Item, plan_batches
 from node.services.context import NodeContext
+from node.services.escrow import escrow_recipients
 from node.services.faults import pause_point
 from node.services.oplog import SchemaPolicy, categories_of, decode_op, replay
 from node.services.outbox import queue_bundle
@@ -188,18 +188,22 @@ def _group(
     return [_Group(tuple(ops[i] for i in batch.items), batch.blobs) for batch in plan]
 
 
-def upward_stream(ctx: NodeContext, trust: TrustStore, parent: str) -> StreamSender:
-    """The node's stream toward its parent: the parent's age key first, then escrow.
+def upward_stream(
+    ctx: NodeContext, session: Session, trust: TrustStore, parent: str
+) -> StreamSender:
+    """The node's stream toward its parent: the parent's age key first, then escrow
+    (the province recovery key from the enrollment answer, and any configured).
 
     Raises:
         NotEnrolledError: the store holds no hub certificate of the parent.
+        NoEscrowError: the node holds no province recovery key.
     """
     certs = [c for c in trust.certificates_of(parent) if c.role is Role.HUB and c.age]
     if not certs:
         raise NotEnrolledError(f"no certificate of the parent hub {parent} is installed")
     newest: Certificate = max(certs, key=lambda c: c.not_after)
     assert newest.age is not None
-    recipients = (newest.age, *(AgeRecipient(r) for r in ctx.config.escrow_recipients))
+    recipients = (newest.age, *escrow_recipients(ctx, session))
     return StreamSender(
         sender=ctx.node_id,
         recipient=parent,
@@ -227,10 +231,11 @@ def authorise_batches(
         TrustError: the approver's certificate is not valid now.
         NothingToDoError: no draft ops to authorise.
         StoreError: the disk is full; nothing was authorised.
+        NoEscrowError: the node holds no province recovery key to seal to.
     """
     parent = require_parent(session)
     trust = load_trust(session, ctx.anchor)
-    stream = upward_stream(ctx, trust, parent)
+    stream = upward_stream(ctx, session, trust, parent)
     key, cert = unlock_approver_key(session, approver, password)
     now = ctx.now()
     trust.validate(cert, now)

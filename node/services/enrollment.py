@@ -33,6 +33,7 @@ from node.keyfiles import KeyDir
 from node.services.accounts import create_account
 from node.services.audit import append_audit
 from node.services.context import STORE_KEY_SECRET, NodeContext, build_context, utc_now
+from node.services.escrow import keep_escrow
 from node.services.state import node_state
 from node.services.trust import save_certificates, save_revocation_list
 from node.services.values import AccountRole, EnrollmentState
@@ -124,8 +125,9 @@ def enroll(ctx: NodeContext, data: bytes, *, actor: str) -> EnrollmentState:
     """Install the parent's answer to this node's enrollment request.
 
     Raises:
-        TrustError: the answer is malformed, certifies other keys or another subject, or
-            its chain does not validate to the root anchor now.
+        TrustError: the answer is malformed, certifies other keys or another subject, its
+            chain does not validate to the root anchor now, or its escrow statement is
+            not signed by the root or the province hub.
         ConflictError: the node is already enrolled under another parent.
     """
     answer = EnrollmentAnswer.from_bytes(data)
@@ -150,6 +152,8 @@ def enroll(ctx: NodeContext, data: bytes, *, actor: str) -> EnrollmentState:
         trust = TrustStore(ctx.anchor).with_certificates(store.certificates)
         for crl in answer.crls:
             trust = save_revocation_list(session, trust, crl)
+        if answer.escrow is not None:  # checked against the anchor by verify_answer
+            keep_escrow(session, answer.escrow)
         state.parent_id = cert.issuer
         state.enrolled_at = now
         append_audit(

@@ -62,7 +62,7 @@ def _seal_receipts(ctx: NodeContext) -> int:
         if not rows:
             return 0
         trust = load_trust(session, ctx.anchor)
-        stream = upward_stream(ctx, trust, parent)
+        stream = upward_stream(ctx, session, trust, parent)
         current = position(session, parent, UP)
         now = ctx.now()
         bundle_id = ctx.rng(16).hex()

@@ -148,6 +148,8 @@ class NodeStateRow(Base):
     parent_id: Mapped[str | None] = mapped_column(String(32))
     enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     hlc_last: Mapped[str | None] = mapped_column(String(64))
+    #: The province's escrow statement from the enrollment answer (node/services/escrow.py).
+    escrow: Mapped[str | None] = mapped_column(Text)
 
 
 class RecordRow(Base):

@@ -13,10 +13,12 @@ The **answer** (docs/api.md "Enrollment") carries no signature of its own: every
 certificate in it chains to the root anchor, which the requester already holds::
 
     {"certificates":[<the new certificate>, <its issuer's>, …],"crls":[…],
-     "type":"muster-enrollment-answer","v":1}
+     "escrow":<escrow statement>,"type":"muster-enrollment-answer","v":1}
 
-:func:`verify_answer` checks that an answer certifies exactly the requester's keys and
-that the chain validates to the anchor.
+``escrow`` (the province's recovery recipients, :mod:`protocol.trust.escrow`) is
+absent when the issuing hub holds none. :func:`verify_answer` checks that an answer
+certifies exactly the requester's keys, that the chain validates to the anchor, and
+that the escrow statement, if any, is signed by the root or the province hub.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from crypto.hashing import TAG_ENROLLMENT
 from crypto.sign import PublicKey, SigningKey
 from protocol.errors import TrustError
 from protocol.trust.certificate import Certificate, Role, site_of
+from protocol.trust.escrow import EscrowStatement, verify_escrow
 from protocol.trust.revocation import RevocationList
 from protocol.trust.statement import (
     SUBJECT_PATTERN,
@@ -187,10 +190,12 @@ def make_enrollment_request(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnrollmentAnswer:
-    """A parent's answer: the new certificate first, then its issuers, and current CRLs."""
+    """A parent's answer: the new certificate first, then its issuers, current CRLs, and
+    the province's escrow statement (None when the parent holds none)."""
 
     certificates: tuple[Certificate, ...]
     crls: tuple[RevocationList, ...] = ()
+    escrow: EscrowStatement | None = None
 
     def __post_init__(self) -> None:
         if not self.certificates:
@@ -209,6 +214,8 @@ class EnrollmentAnswer:
             "certificates": [cert.to_dict() for cert in self.certificates],
             "crls": [json.loads(crl.to_bytes()) for crl in self.crls],
         }
+        if self.escrow is not None:
+            document["escrow"] = json.loads(self.escrow.to_bytes())
         return canonical_json(document) + b"\n"
 
     @classmethod
@@ -235,9 +242,11 @@ class EnrollmentAnswer:
         certs, crls = document.get("certificates"), document.get("crls", [])
         if not isinstance(certs, list) or not isinstance(crls, list):
             raise TrustError(f"{what}: certificates and crls must be lists")
+        escrow = document.get("escrow")
         return cls(
             certificates=tuple(Certificate.from_bytes(c) for c in certs),
             crls=tuple(RevocationList.from_bytes(c) for c in crls),
+            escrow=EscrowStatement.from_bytes(escrow) if escrow is not None else None,
         )
 
 
@@ -257,8 +266,9 @@ def verify_answer(
         A trust store holding the answer's certificates and revocation lists.
 
     Raises:
-        TrustError: the certificate is for another subject or other keys, or its chain
-            does not validate at ``at`` (a subclass names which check failed).
+        TrustError: the certificate is for another subject or other keys, its chain
+            does not validate at ``at`` (a subclass names which check failed), or the
+            escrow statement is not signed by the root or the province hub.
     """
     cert = answer.certificate
     if cert.subject != subject:
@@ -271,4 +281,6 @@ def verify_answer(
     for crl in answer.crls:
         store = store.with_revocation_list(crl)
     store.validate(cert, at)
+    if answer.escrow is not None:
+        verify_escrow(answer.escrow, store)
     return store

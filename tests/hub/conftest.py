@@ -11,6 +11,7 @@ import pytest
 
 from hub.config import HubConfig
 from hub.context import HubContext
+from hub.escrow import install_escrow
 from hub.store import Store, migrate
 from hub.trust import install_certificates
 from tests.hub.factory import DeltaFactory
@@ -53,6 +54,7 @@ def make_hub(
     )
     with store.write() as session:
         install_certificates(session, pki.certificates(), source="chain")
+        install_escrow(ctx, session, pki.escrow())
     return ctx
 
 

@@ -131,7 +131,10 @@ def certify(pki: Pki, request_data: bytes, role: Role) -> bytes:
         name=request.name,
     )
     chain = [pki[n].cert for n in ("district", "city", "province")]
-    return EnrollmentAnswer(certificates=(cert, *chain)).to_bytes()  # type: ignore[arg-type]
+    return EnrollmentAnswer(
+        certificates=(cert, *chain),  # type: ignore[arg-type]
+        escrow=pki.escrow(),
+    ).to_bytes()
 
 
 def enrollment_answer(node: NodeUnderTest) -> bytes:
