@@ -32,6 +32,7 @@ import msgpack
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
+from hub.crosscheck.answers import receive_answers
 from hub.faults import fault
 from hub.merge import apply_chunk
 from hub.rawstore import bundle_path
@@ -40,7 +41,7 @@ from hub.store.models import BundleRow, StageItem
 from hub.upward.provenance import keep_manifest
 from node.fsutil import write_atomic
 from protocol.bundle import open_bundle
-from protocol.entries import Blob, Manifest, decode_entry
+from protocol.entries import Blob, Manifest, ProblemAnswer, decode_entry
 from protocol.errors import AuthorisationError, EntryError
 from protocol.merge import FieldPolicy, Outcome, OutcomeKind
 from protocol.ops import Op, OpKind
@@ -66,6 +67,9 @@ class Summary:
     warnings: int = 0
     already_applied: int = 0
     blobs: int = 0
+    #: Answers to cross-check problems (hub/crosscheck/answers.py): applied here, to
+    #: pass up, or ignored. They never make a bundle need review.
+    answers: int = 0
 
     @property
     def clean(self) -> bool:
@@ -316,6 +320,7 @@ def run_pass(
             raise AuthorisationError(f"bundle {row.bundle_id}: a delta needs an authorisation")
         auth = Authorisation.from_dict(opened.header.auth)
         manifest: Manifest | None = None
+        answers: list[ProblemAnswer] = []
         position = 0
         entries = opened.entries()
         try:
@@ -340,6 +345,8 @@ def run_pass(
                         work.flush()
                 elif isinstance(value, Blob):
                     work.blob(value)
+                elif isinstance(value, ProblemAnswer):
+                    answers.append(value)
                 else:
                     raise EntryError(
                         f"entry {index}: a {type(value).__name__} has no place in a delta",
@@ -348,6 +355,9 @@ def run_pass(
         finally:
             getattr(entries, "close", lambda: None)()
     work.flush()
+    # In this transaction: an answer counts when its bundle merges, never if it is refused.
+    receive_answers(ctx, session, answers, sender=row.sender, bundle=row.id)
+    work.summary.answers = len(answers)
     expected = len(manifest.op_ids) if manifest is not None else 0
     if manifest is None or position != expected:
         raise AuthorisationError(
