@@ -3,7 +3,7 @@
 The parent is the issuer of the hub's own certificate (a hub is always certified by the
 hub it sends to: docs/federation.md §1); a province hub, certified by the root, has
 none. Packages are sealed to the parent's age recipient (its newest hub certificate)
-and the escrow recipients, as the next bundles of the (hub, parent) stream.
+and the province recovery key (hub/escrow.py), as the next bundles of the (hub, parent) stream.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from crypto.age import AgeRecipient
 from hub.context import HubContext
+from hub.escrow import escrow_recipients
 from hub.store.models import StreamRow
 from hub.streams import lock_stream
 from node.errors import NotEnrolledError
@@ -62,6 +62,7 @@ def up_stream(ctx: HubContext, session: Session, parent: str) -> StreamSender:
 
     Raises:
         NotEnrolledError: no hub certificate of the parent is installed.
+        NoEscrowError: the hub holds no province recovery key (hub/escrow.py).
     """
     certs = [
         c
@@ -72,7 +73,7 @@ def up_stream(ctx: HubContext, session: Session, parent: str) -> StreamSender:
         raise NotEnrolledError(f"no certificate of the parent hub {parent} is installed")
     newest = max(certs, key=lambda c: c.not_after)
     assert newest.age is not None
-    escrow = tuple(AgeRecipient(r) for r in ctx.config.escrow_recipients)
+    escrow = escrow_recipients(ctx, session)
     return StreamSender(
         sender=ctx.site,
         recipient=parent,

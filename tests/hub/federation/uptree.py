@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from hub.config import HubConfig
 from hub.context import HubContext
+from hub.escrow import install_escrow
 from hub.intake import IntakeResult
 from hub.store import Store, migrate
 from hub.store.models import RecordRow, UpBundle
@@ -139,6 +140,7 @@ class UpTree:
         )
         with store.write() as session:
             install_certificates(session, view(self.pki, name), source="chain")
+            install_escrow(ctx, session, self.pki.escrow())
         self.hubs[name] = ctx
         return ctx
 
