@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from crypto.age import AgeIdentity
 from crypto.keys import KeyPair
 from crypto.sign import SigningKey
 from hub.config import HubConfig
@@ -43,6 +44,8 @@ class HubContext:
         worker: this process's name in work claims.
         admin_key: the hub's own administrator key (``<site>/auto``, hub/upward/adminkey.py),
             when unlocked: it authorises packages under the ``auto`` policy.
+        retired_ages: age identities of keys rotated away (hub/rotation.py), kept to open
+            bundles sealed to them before the rotation.
     """
 
     config: HubConfig
@@ -54,6 +57,7 @@ class HubContext:
     now: Callable[[], datetime] = utc_now
     worker: str = "hub"
     admin_key: SigningKey | None = None
+    retired_ages: tuple[AgeIdentity, ...] = ()
     _trust: tuple[str, TrustStore] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,6 +65,11 @@ class HubContext:
     def site(self) -> str:
         """The hub's site code, which is also its subject id and node id."""
         return self.config.site
+
+    @property
+    def identities(self) -> list[AgeIdentity]:
+        """The age identities that open bundles sealed to this hub: current key first."""
+        return [self.keys.age, *self.retired_ages]
 
     def trust(self, session: Session) -> TrustStore:
         """The trust store: the anchor, every known certificate and revocation list.

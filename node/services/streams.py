@@ -10,6 +10,7 @@ bundle *n − 1* as its ``prev`` (docs/protocol.md §2).
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,14 +19,28 @@ from pathlib import Path
 from typing import Any
 
 from crypto.age import AgeRecipient
+from crypto.errors import MusterError
 from crypto.sign import SigningKey
 from node.errors import StoreError
-from protocol.bundle import BundleKind, BundleLimits, SealedBundle, seal_bundle
+from protocol.bundle import BundleKind, BundleLimits, SealedBundle, seal_bundle, verify_bundle
 from protocol.errors import TrustError
 from protocol.stream import StreamPosition
-from protocol.trust import Receipt, ReceiptStatus, Role, TrustStore, issue_receipt
+from protocol.trust import (
+    CertificateTrust,
+    Receipt,
+    ReceiptStatus,
+    Role,
+    TrustStore,
+    issue_receipt,
+)
 
-__all__ = ["StreamSender", "issue_down_receipt", "seal_next", "verify_receipt"]
+__all__ = [
+    "StreamSender",
+    "issue_down_receipt",
+    "refuse_down",
+    "seal_next",
+    "verify_receipt",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,3 +183,40 @@ def issue_down_receipt(
         reason=reason,
         reason_code=reason_code,
     )
+
+
+def refuse_down(
+    data: bytes,
+    error: MusterError,
+    *,
+    parent: str,
+    receiver: str,
+    key: SigningKey,
+    trust: TrustStore,
+    now: datetime,
+    limits: BundleLimits,
+) -> bytes | None:
+    """A signed ``rejected`` receipt for a down bundle that failed (a node's or a hub's),
+    when its signature verifies and it is from ``parent``; None otherwise."""
+    try:
+        verified = verify_bundle(
+            io.BytesIO(data), trust=CertificateTrust(trust, now), limits=limits
+        )
+    except MusterError:
+        return None
+    header = verified.header
+    if header.sender != parent:
+        return None
+    receipt = issue_down_receipt(
+        key=key,
+        receiver=receiver,
+        sender=parent,
+        bundle_id=header.bundle_id,
+        bundle_hash=verified.bundle_hash,
+        seq=header.seq,
+        at=now,
+        accepted=False,
+        reason=error.message,
+        reason_code=error.code,
+    )
+    return receipt.to_bytes()

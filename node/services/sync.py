@@ -21,7 +21,6 @@ leaves everything as it was, and the next run starts over where this one stopped
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,13 +36,13 @@ from node.services.faults import pause_point
 from node.services.inbox import DownResult, accept_down
 from node.services.outbox import mark_sent, record_receipt, unacknowledged
 from node.services.state import DOWN, position, require_parent
-from node.services.streams import issue_down_receipt
+from node.services.streams import refuse_down
 from node.services.trust import load_trust
 from node.services.values import SyncReport
 from node.store import transaction
 from node.store.models import InboxRow, OutboxRow
-from protocol.bundle import BundleLimits, verify_bundle
-from protocol.trust import CertificateTrust, ReceiptStatus
+from protocol.bundle import BundleLimits
+from protocol.trust import ReceiptStatus
 
 __all__ = ["NodeSyncPort", "Outgoing", "SyncPort", "run_sync"]
 
@@ -205,30 +204,16 @@ class NodeSyncPort:
         with transaction(ctx.engine) as session:
             parent = require_parent(session)
             trust = load_trust(session, ctx.anchor)
-        try:
-            verified = verify_bundle(
-                io.BytesIO(data),
-                trust=CertificateTrust(trust, ctx.now()),
-                limits=BundleLimits(max_bundle_bytes=ctx.config.max_bundle_bytes),
-            )
-        except MusterError:
-            return None
-        header = verified.header
-        if header.sender != parent:
-            return None
-        receipt = issue_down_receipt(
-            key=ctx.keys.signing,
+        return refuse_down(
+            data,
+            error,
+            parent=parent,
             receiver=ctx.node_id,
-            sender=parent,
-            bundle_id=header.bundle_id,
-            bundle_hash=verified.bundle_hash,
-            seq=header.seq,
-            at=ctx.now(),
-            accepted=False,
-            reason=error.message,
-            reason_code=error.code,
+            key=ctx.keys.signing,
+            trust=trust,
+            now=ctx.now(),
+            limits=BundleLimits(max_bundle_bytes=ctx.config.max_bundle_bytes),
         )
-        return receipt.to_bytes()
 
     def unposted_receipts(self) -> Sequence[tuple[str, bytes]]:
         with transaction(self._ctx.engine) as session:
