@@ -33,6 +33,7 @@ from node.config import NodeConfig
 from node.errors import AuthenticationError, ConflictError, FormError
 from node.services import accounts as _accounts
 from node.services import approval as _approval
+from node.services import problems as _problems
 from node.services import records as _records
 from node.services import status as _status
 from node.services.audit import append_audit, verify_audit
@@ -570,17 +571,38 @@ class NodeServices:
         with self._tx() as session:
             return _status.list_problems(session, include_closed=include_closed)
 
-    def answer_problem(self, problem_id: str, answer: str, *, author: str) -> ProblemItem:
-        """Keep a collector's answer to a problem.
+    def answer_problem(
+        self, problem_id: str, answer: str, *, author: str, reason: str | None = None
+    ) -> ProblemItem:
+        """Keep a collector's answer to a problem. A cross-check finding's answer needs a
+        reason (``register_wrong``, ``person_moved`` …; ``answer`` is then the note) and
+        goes up with the next authorised batch.
 
         Raises:
             NotPermittedError: ``author`` may not change records.
             NotFoundError: no such problem.
-            FormError: the answer is empty or too long.
+            ConflictError: the problem is closed.
+            FormError: a finding's reason is missing, or the answer is empty or too long.
         """
         with self._tx() as session:
             subject = self._editor(session, author)
-            return _status.answer_problem(self._ctx, session, problem_id, answer, subject)
+            return _status.answer_problem(
+                self._ctx, session, problem_id, answer, subject, reason=reason
+            )
+
+    def apply_proposed(self, problem_id: str, *, author: str) -> SaveResult:
+        """Take the value a cross-check finding proposes into its record (an ordinary
+        edit, authorised and sent like any other) and answer ``record_fixed``.
+
+        Raises:
+            NotPermittedError: ``author`` may not change records.
+            NotFoundError: no such problem, or its record is not here.
+            ConflictError: the problem is closed or proposes no value.
+            FormError: the value does not fit the field; nothing changed.
+        """
+        with self._tx() as session:
+            subject = self._editor(session, author)
+            return _problems.apply_proposed(self._ctx, session, problem_id, author=subject)
 
     # -- enrollment, audit ---------------------------------------------------------------
 

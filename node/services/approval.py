@@ -35,6 +35,7 @@ from node.services.escrow import escrow_recipients
 from node.services.faults import pause_point
 from node.services.oplog import SchemaPolicy, categories_of, decode_op, replay
 from node.services.outbox import queue_bundle
+from node.services.problems import mark_sent, pending_answers
 from node.services.state import UP, position, require_parent
 from node.services.streams import StreamSender, seal_next
 from node.services.trust import load_trust
@@ -58,6 +59,8 @@ from protocol.trust.statement import canonical_json
 __all__ = ["authorise_batches", "outbox_items", "pending_changes", "return_to_collector"]
 
 _MAX_NOTE = 2000
+#: Answers one authorisation sends at most (about 300 KiB); the rest go with the next.
+_MAX_ANSWERS = 1000
 #: Room left in a bundle for the manifest, the header and msgpack framing.
 _BUNDLE_SLACK = 64 * 1024
 
@@ -240,10 +243,16 @@ def authorise_batches(
     now = ctx.now()
     trust.validate(cert, now)
     rows = _draft_rows(session, record_ids)
-    if not rows:
+    # Answers to cross-check problems leave with the batch the approver authorises now.
+    answers = pending_answers(session)[:_MAX_ANSWERS]
+    if not rows and not answers:
         raise NothingToDoError("no changes are waiting for authorisation")
     limit = ctx.config.max_bundle_bytes - _BUNDLE_SLACK
-    groups = _group(session, rows, max_ops=ctx.config.max_ops_per_bundle, max_bytes=limit)
+    groups = (
+        _group(session, rows, max_ops=ctx.config.max_ops_per_bundle, max_bytes=limit)
+        if rows
+        else [_Group((), ())]
+    )
     current = position(session, parent, UP)
     batches: list[BatchInfo] = []
     for group in groups:
@@ -271,7 +280,10 @@ def authorise_batches(
                 for b in blobs
                 if b is not None
             ),
+            *(encode_entry(answer) for _problem, answer in answers),
         ]
+        mark_sent(session, [problem for problem, _answer in answers], batch_id)
+        sent_answers, answers = len(answers), []
         data, sealed = seal_next(
             entries,
             stream=stream,
@@ -314,6 +326,7 @@ def authorise_batches(
                 "seq": sealed.header.seq,
                 "ops": len(op_ids),
                 "blobs": len(group.blobs),
+                "answers": sent_answers,
             },
         )
         batches.append(

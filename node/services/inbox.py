@@ -36,6 +36,7 @@ from node.services.context import NodeContext
 from node.services.faults import pause_point
 from node.services.oplog import SchemaPolicy, apply_and_log, chunks
 from node.services.outbox import record_receipt
+from node.services.problems import store_problem
 from node.services.state import DOWN, position, require_parent, set_position
 from node.services.streams import issue_down_receipt
 from node.services.trust import load_trust, save_certificates, save_revocation_list
@@ -49,7 +50,6 @@ from protocol.merge import OutcomeKind
 from protocol.ops import Op, OpKind
 from protocol.stream import StreamPosition, Verdict, classify
 from protocol.trust import Certificate, CertificateTrust, Receipt, RevocationList
-from protocol.trust.statement import canonical_json
 
 __all__ = ["DOWN_KINDS", "DownResult", "accept_down", "apply_parked"]
 
@@ -290,7 +290,7 @@ def _apply(
         _flag(session, created, RecordFlag.TO_VERIFY, parent, now)
     handlers: dict[type, Callable[[Any], None]] = {
         Blob: lambda blob: _store_blob(session, blob, header.bundle_id, now),
-        Problem: lambda problem: _store_problem(session, problem, header.bundle_id, now),
+        Problem: lambda problem: store_problem(session, problem, header.bundle_id, now),
         Decision: lambda decision: _store_decision(session, decision, header.bundle_id, now),
         Receipt: lambda receipt: _receipt(ctx, session, receipt),
     }
@@ -382,31 +382,6 @@ def _problem_id(*parts: str) -> str:
     return hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _store_problem(session: Session, problem: Problem, bundle_id: str, now: Any) -> None:
-    body = dict(problem.body)
-    given = body.get("id")
-    problem_id = (
-        given
-        if isinstance(given, str) and 0 < len(given) <= 64
-        else _problem_id(bundle_id, canonical_json(_plain(body)).decode("utf-8"))
-    )
-    record = body.get("record_id", body.get("record"))
-    kind = body.get("kind")
-    if session.get(ProblemRow, problem_id) is None:
-        session.add(
-            ProblemRow(
-                problem_id=problem_id,
-                source="problem",
-                kind=kind if isinstance(kind, str) else "problem",
-                record_id=record if isinstance(record, str) and len(record) == 36 else None,
-                bundle_id=bundle_id,
-                body=_plain(body),
-                received_at=now,
-                state="open",
-            )
-        )
-
-
 def _store_decision(session: Session, decision: Decision, bundle_id: str, now: Any) -> None:
     if decision.status is not DecisionStatus.REJECTED:
         return
@@ -433,14 +408,3 @@ def _store_decision(session: Session, decision: Decision, bundle_id: str, now: A
                     state="open",
                 )
             )
-
-
-def _plain(value: Any) -> Any:
-    """msgpack values as JSON (binary as hex), for the problems table."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

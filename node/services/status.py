@@ -8,8 +8,7 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from node.errors import FormError, NotFoundError
-from node.services.audit import append_audit
+from node.services import problems as _problems
 from node.services.context import NodeContext
 from node.services.state import node_state
 from node.services.values import NodeStatus, ProblemItem, RecordFlag, frozen_map
@@ -28,10 +27,8 @@ from protocol.ops import STATUS_LIVE
 __all__ = ["answer_problem", "list_problems", "node_status"]
 
 _LAST_ERRORS: Final = 5
-_MAX_ANSWER: Final = 2000
-OPEN: Final = "open"
-ANSWERED: Final = "answered"
-CLOSED: Final = "closed"
+OPEN: Final = _problems.OPEN
+CLOSED: Final = _problems.CLOSED
 
 
 def node_status(ctx: NodeContext, session: Session) -> NodeStatus:
@@ -94,6 +91,8 @@ def _item(row: ProblemRow) -> ProblemItem:
         received_at=row.received_at,
         state=row.state,
         answer=row.answer,
+        answer_reason=row.answer_reason,
+        answer_sent=row.answer_batch is not None,
     )
 
 
@@ -106,25 +105,23 @@ def list_problems(session: Session, *, include_closed: bool = False) -> list[Pro
 
 
 def answer_problem(
-    ctx: NodeContext, session: Session, problem_id: str, answer: str, author: str
+    ctx: NodeContext,
+    session: Session,
+    problem_id: str,
+    answer: str,
+    author: str,
+    *,
+    reason: str | None = None,
 ) -> ProblemItem:
-    """Keep a collector's answer to a problem (it travels up with the cross-check work).
+    """Keep a collector's answer to a problem; a cross-check finding's answer (with its
+    reason) goes up with the next authorised batch (:mod:`node.services.problems`).
 
     Raises:
         NotFoundError: no such problem.
-        FormError: the answer is empty or too long.
+        ConflictError: the problem is closed.
+        FormError: a finding's reason is missing, or the answer is empty or too long.
     """
-    row = session.get(ProblemRow, problem_id) if isinstance(problem_id, str) else None
-    if row is None:
-        raise NotFoundError("no such problem", what="problem")
-    text = answer.strip() if isinstance(answer, str) else ""
-    if not 1 <= len(text) <= _MAX_ANSWER:
-        raise FormError(f"answer: expected 1 to {_MAX_ANSWER} characters")
-    row.answer = text
-    row.answered_by = author
-    row.answered_at = ctx.now()
-    row.state = ANSWERED
-    append_audit(
-        session, at=row.answered_at, actor=author, action="problem.answered", subject=problem_id
+    row = _problems.answer_problem(
+        ctx, session, problem_id, answer=answer, author=author, reason=reason
     )
     return _item(row)

@@ -332,7 +332,9 @@ class ProblemItem:
         details: the rest of what the hub sent.
         received_at: when it arrived.
         state: ``open``, ``answered`` or ``closed``.
-        answer: the collector's answer, once given.
+        answer: the collector's answer, once given (a finding's: the note).
+        answer_reason: a finding's answer as a code (``register_wrong`` …), once given.
+        answer_sent: the answer went up with an authorised batch.
     """
 
     problem_id: str
@@ -346,6 +348,8 @@ class ProblemItem:
     received_at: datetime
     state: str
     answer: str | None = dataclasses.field(default=None, repr=False)
+    answer_reason: str | None = None
+    answer_sent: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -279,6 +279,9 @@ class ProblemRow(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(80))
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: A cross-check answer's reason code, and the batch it went up in (None: not yet).
+    answer_reason: Mapped[str | None] = mapped_column(String(24))
+    answer_batch: Mapped[str | None] = mapped_column(String(32))
 
 
 class BlobRow(Base):
