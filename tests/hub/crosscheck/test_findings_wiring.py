@@ -1,0 +1,279 @@
+"""The cross-check at a district hub, on SQLite and PostgreSQL: a register imported into the
+store and matched against the records merged through the pipeline; findings kept with
+stable ids, sent down to the town's node, answered, accepted, fixed and re-checked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub.context import HubContext
+from hub.crosscheck import FindingKind, FindingStateError, finding_id, read_problem_body
+from hub.crosscheck.answers import answers_for_parent, receive_answers
+from hub.crosscheck.dispatch import send_problems
+from hub.crosscheck.fixloop import accept_answer, recheck_findings, reject_answer, withdraw
+from hub.crosscheck.service import import_file, run_check, saved_mapping
+from hub.errors import NotFoundError
+from hub.store.crosscheck_models import AnswerRow, DatasetRow, FindingRow
+from hub.review import approve
+from hub.store.models import AuditRow, BundleRow, RecordRow
+from protocol.entries import AnswerReason, Problem, ProblemAnswer, encode_entry
+from tests.hub.crosscheck.wiring import (
+    ADMIN,
+    SOURCE,
+    by_subject,
+    down_entries,
+    findings,
+    heads,
+    household_mapping,
+    merge_records,
+    write_register,
+)
+from tests.hub.factory import DeltaFactory
+from tests.hub.helpers import drain, submit
+from tests.pki import NOW, Pki
+
+NODE = "370102001-01"
+
+
+@pytest.fixture
+def checked(hub: HubContext, deltas: DeltaFactory, tmp_path: Path) -> tuple[HubContext, object]:
+    merge_records(hub, deltas, 8)
+    register = write_register(hub, tmp_path / "household.csv")
+    dataset = import_file(hub, register.path, mapping=household_mapping(), by=ADMIN)
+    run_check(hub, dataset.dataset_id, by=ADMIN)
+    return hub, register
+
+
+def _answer(finding: str, reason: AnswerReason = AnswerReason.REGISTER_WRONG) -> ProblemAnswer:
+    note = "已迁往历城区" if reason is AnswerReason.PERSON_MOVED else ""
+    return ProblemAnswer(finding_id=finding, reason=reason, note=note,
+                         by="370102001/zhang.wei", at=NOW)  # fmt: skip
+
+
+def test_the_planted_problems_are_found_with_stable_ids(checked: tuple[HubContext, object]) -> None:
+    hub, register = checked
+    planted = register.planted  # type: ignore[attr-defined]
+    found = by_subject(hub)
+    expected = {(rid, field, "value_mismatch") for rid, field in planted.disagreements}
+    expected |= {(rid, "living_status", "deceased") for rid in planted.deceased}
+    expected |= {(None, None, "missing")}
+    assert set(found) == expected
+    for (rid, field, kind), row in found.items():
+        subject = f"record:{rid}" if rid else f"person:{planted.missing[0]}"
+        assert row.finding_id == finding_id(source=SOURCE, subject=subject, field=field,
+                                            kind=FindingKind(kind))  # fmt: skip
+        assert (row.state, row.origin, row.division_code[:9]) == ("open", "370102", "370102001")
+        assert read_problem_body(row.body).finding_id == row.finding_id
+
+
+def test_the_import_is_dated_hashed_and_its_mapping_saved(
+    checked: tuple[HubContext, object],
+) -> None:
+    hub, register = checked
+    with hub.store.read() as session:
+        [dataset] = session.scalars(sa.select(DatasetRow)).all()
+        actions = session.scalars(sa.select(AuditRow.action)).all()
+    assert (dataset.state, dataset.imported_by, dataset.imported_at) == ("committed", ADMIN, NOW)
+    assert dataset.rows_stored == len(register.planted.rows)  # type: ignore[attr-defined]
+    assert dataset.content_hash and dataset.content_hash.startswith("b2:")
+    assert dataset.check_summary is not None
+    assert dataset.check_summary["findings"] == 5
+    assert saved_mapping(hub, SOURCE) == household_mapping()
+    assert {"crosscheck.imported", "crosscheck.checked"} <= set(actions)
+
+
+def test_open_findings_go_down_to_the_town_s_node_once(
+    checked: tuple[HubContext, object], pki: Pki
+) -> None:
+    hub, _register = checked
+    summary = send_problems(hub, by=ADMIN)
+    assert (summary.sent, summary.unrouted, summary.bundles) == (5, 0, ((NODE, 1),))
+    [entries] = down_entries(hub, pki)
+    assert all(isinstance(e, Problem) for e in entries)
+    sent = {read_problem_body(e.body).finding_id for e in entries}  # type: ignore[attr-defined]
+    assert sent == set(findings(hub))
+    assert {row.routed_to for row in findings(hub).values()} == {"370102001"}
+    assert send_problems(hub).sent == 0  # nothing new: nothing sealed
+    assert len(down_entries(hub, pki)) == 1
+
+
+def test_an_answer_from_the_town_is_kept_and_accepted(checked: tuple[HubContext, object]) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    with hub.store.write() as session:
+        counts = receive_answers(hub, session, [_answer(target, AnswerReason.PERSON_MOVED)],
+                                 sender=NODE)  # fmt: skip
+    assert (counts.applied, counts.ignored, counts.relay) == (1, 0, 0)
+    row = findings(hub)[target]
+    assert (row.state, row.answer_reason, row.answer_note) == ("answered", "person_moved",
+                                                               "已迁往历城区")  # fmt: skip
+    status = accept_answer(hub, target, by=ADMIN)
+    assert (status.state.value, status.resolution.value, status.closed_by) == (  # type: ignore[union-attr]
+        "closed",
+        "accepted",
+        ADMIN,
+    )
+    with pytest.raises(FindingStateError, match="AnswerAccepted is not allowed when closed"):
+        accept_answer(hub, target, by=ADMIN)
+
+
+def test_answers_from_elsewhere_are_ignored_and_unknown_ones_go_up(
+    checked: tuple[HubContext, object],
+) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    unknown = "ab" * 16
+    with hub.store.write() as session:
+        counts = receive_answers(hub, session, [_answer(target)], sender="370102002-01")
+        relayed = receive_answers(hub, session, [_answer(unknown)], sender=NODE)
+    assert (counts.applied, counts.ignored) == (0, 1)
+    assert relayed.relay == 1
+    assert findings(hub)[target].state == "open"
+    with hub.store.read() as session:
+        outcomes = dict(session.execute(sa.select(AnswerRow.finding_id, AnswerRow.outcome)).all())
+        [(_row_id, entry)] = answers_for_parent(session)
+    assert outcomes == {target: "ignored", unknown: "relay"}
+    assert entry.finding_id == unknown
+
+
+def test_a_rejected_answer_reopens_and_goes_down_again_with_the_reason(
+    checked: tuple[HubContext, object], pki: Pki
+) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    with hub.store.write() as session:
+        receive_answers(hub, session, [_answer(target)], sender=NODE)
+    status = reject_answer(hub, target, by=ADMIN, reason="户籍登记无误，请核实")
+    assert (status.state.value, status.rejection) == ("open", "户籍登记无误，请核实")
+    assert send_problems(hub).sent == 1
+    [problem] = down_entries(hub, pki)[-1]
+    assert problem.body["details"]["rejection"] == "户籍登记无误，请核实"  # type: ignore[attr-defined]
+
+
+def test_a_merged_fix_closes_its_finding_on_the_re_check(
+    checked: tuple[HubContext, object], deltas: DeltaFactory
+) -> None:
+    hub, register = checked
+    # The household address (the name would be an identity edit, held for review).
+    rid, field = register.planted.disagreements[1]  # type: ignore[attr-defined]
+    assert field == "hukou_address"
+    row = by_subject(hub)[(rid, field, "value_mismatch")]
+    assert recheck_findings(hub).closed == 0  # nothing changed yet
+    # The collector takes the register's value: an ordinary op, merged as usual.
+    fix = deltas.set(rid, field, row.body["proposed"], heads(hub, rid, field))
+    submit(hub, deltas.bundle([fix])[0])
+    drain(hub)
+    summary = recheck_findings(hub, by=ADMIN)
+    assert (summary.checked, summary.closed) == (5, 1)
+    closed = findings(hub)[row.finding_id]
+    assert (closed.state, closed.resolution) == ("closed", "fixed")
+
+
+def test_the_next_extract_closes_what_it_no_longer_shows_and_reopens_what_returns(
+    checked: tuple[HubContext, object], tmp_path: Path
+) -> None:
+    hub, register = checked
+    planted = register.planted  # type: ignore[attr-defined]
+    rid, field = planted.disagreements[0]
+    target = by_subject(hub)[(rid, field, "value_mismatch")].finding_id
+    honest = [r for r in planted.rows if r[0] not in {
+        row.id_number for row in findings(hub).values() if row.kind == "missing"}]  # fmt: skip
+    # Next month: the register agrees on the first disagreement's person (the clerk fixed it).
+    fixed_rows = list(planted.rows)
+    fixed_rows[0] = _agreeing(hub, rid, planted.rows[0])
+    later = hub.now
+    hub.now = lambda: later() + timedelta(days=30)
+    second = write_register(hub, tmp_path / "next.csv", rows=fixed_rows)
+    dataset = import_file(hub, second.path, mapping=household_mapping(), by=ADMIN)
+    summary = run_check(hub, dataset.dataset_id, by=ADMIN)
+    assert (summary.findings, summary.fixed) == (4, 1)
+    assert findings(hub)[target].resolution == "fixed"
+    # The month after, the old extract's disagreement is back: the finding reopens.
+    hub.now = lambda: later() + timedelta(days=60)
+    third = write_register(hub, tmp_path / "third.csv", rows=planted.rows)
+    dataset = import_file(hub, third.path, mapping=household_mapping(), by=ADMIN)
+    summary = run_check(hub, dataset.dataset_id, by=ADMIN)
+    assert summary.reopened == 1
+    reopened = findings(hub)[target]
+    assert (reopened.state, reopened.reopened, reopened.sent_at) == ("open", 1, None)
+    assert honest
+
+
+def _agreeing(hub: HubContext, record: str, cells: tuple[str, ...]) -> tuple[str, ...]:
+    with hub.store.read() as session:
+        row = session.get(RecordRow, record)
+        assert row is not None
+        name, address = row.data["name"], row.data["hukou_address"]
+    return (cells[0], name, *cells[2:5], address, *cells[6:])
+
+
+def test_an_administrator_may_withdraw_a_finding(checked: tuple[HubContext, object]) -> None:
+    hub, _register = checked
+    target = next(iter(findings(hub)))
+    assert withdraw(hub, target, by=ADMIN).resolution.value == "withdrawn"  # type: ignore[union-attr]
+    with pytest.raises(NotFoundError, match="no finding"):
+        withdraw(hub, "00" * 16, by=ADMIN)
+    with pytest.raises(FindingStateError):
+        withdraw(hub, target, by=ADMIN)
+    with hub.store.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(FindingRow)) == 5
+
+
+def test_answers_in_a_town_delta_count_once_the_bundle_merges(
+    checked: tuple[HubContext, object], deltas: DeltaFactory
+) -> None:
+    hub, register = checked
+    send_problems(hub)
+    rid, field = register.planted.disagreements[0]  # type: ignore[attr-defined]
+    target = by_subject(hub)[(rid, field, "value_mismatch")].finding_id
+    # A rename is an identity edit: its bundle waits for review, answer and all.
+    rename = deltas.set(rid, "name", "王小明", heads(hub, rid, "name"))
+    held = submit(hub, deltas.bundle([rename], extra=[encode_entry(_answer(target))])[0])
+    drain(hub)
+    assert findings(hub)[target].state == "open"
+    approve(hub, held.row_id, by=ADMIN)
+    drain(hub)
+    row = findings(hub)[target]
+    assert (row.state, row.answer_reason, row.answer_by) == (
+        "answered", "register_wrong", "370102001/zhang.wei"
+    )  # fmt: skip
+    with hub.store.read() as session:
+        summary = session.scalar(sa.select(BundleRow.summary).where(BundleRow.id == held.row_id))
+    assert summary is not None
+    assert summary["merged"]["answers"] == 1
+
+
+def test_a_bundle_of_answers_alone_merges_at_once(
+    checked: tuple[HubContext, object], deltas: DeltaFactory
+) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    submit(hub, deltas.bundle([], extra=[encode_entry(_answer(target))])[0])
+    drain(hub)
+    assert findings(hub)[target].state == "answered"
+
+
+def test_a_malformed_answer_fails_its_bundle_and_changes_nothing(
+    checked: tuple[HubContext, object], deltas: DeltaFactory
+) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    bad = ["answer", {"finding": target, "reason": "lazy", "note": "", "by": "x", "at": "y"}]
+    refused = submit(hub, deltas.bundle([], extra=[bad])[0])
+    drain(hub)
+    with hub.store.read() as session:
+        row = session.get(BundleRow, refused.row_id)
+        assert row is not None
+        assert (row.state, row.reason_code) == ("rejected", "bad_entry_content")
+        assert "answer reason must be one of" in (row.reason or "")
+        assert session.scalar(sa.select(sa.func.count()).select_from(AnswerRow)) == 0
+    assert findings(hub)[target].state == "open"
