@@ -17,8 +17,8 @@ from hub.crosscheck.dispatch import send_problems
 from hub.crosscheck.fixloop import accept_answer, recheck_findings, reject_answer, withdraw
 from hub.crosscheck.service import import_file, run_check, saved_mapping
 from hub.errors import NotFoundError
-from hub.store.crosscheck_models import AnswerRow, DatasetRow, FindingRow
 from hub.review import approve
+from hub.store.crosscheck_models import AnswerRow, DatasetRow, FindingRow
 from hub.store.models import AuditRow, BundleRow, RecordRow
 from protocol.entries import AnswerReason, Problem, ProblemAnswer, encode_entry
 from tests.hub.crosscheck.wiring import (
@@ -66,7 +66,8 @@ def test_the_planted_problems_are_found_with_stable_ids(checked: tuple[HubContex
         subject = f"record:{rid}" if rid else f"person:{planted.missing[0]}"
         assert row.finding_id == finding_id(source=SOURCE, subject=subject, field=field,
                                             kind=FindingKind(kind))  # fmt: skip
-        assert (row.state, row.origin, row.division_code[:9]) == ("open", "370102", "370102001")
+        assert (row.state, row.origin) == ("open", "370102")
+        assert (row.division_code or "").startswith("370102001")
         assert read_problem_body(row.body).finding_id == row.finding_id
 
 
@@ -79,7 +80,7 @@ def test_the_import_is_dated_hashed_and_its_mapping_saved(
         actions = session.scalars(sa.select(AuditRow.action)).all()
     assert (dataset.state, dataset.imported_by, dataset.imported_at) == ("committed", ADMIN, NOW)
     assert dataset.rows_stored == len(register.planted.rows)  # type: ignore[attr-defined]
-    assert dataset.content_hash and dataset.content_hash.startswith("b2:")
+    assert (dataset.content_hash or "").startswith("b2:")
     assert dataset.check_summary is not None
     assert dataset.check_summary["findings"] == 5
     assert saved_mapping(hub, SOURCE) == household_mapping()
