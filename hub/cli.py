@@ -7,7 +7,8 @@
 - ``hub run --config FILE``: the API, the console's services and the pipeline;
 - ``hub import FILE… --data DIR [--process]``: bundles from a USB stick;
 - ``hub process --data DIR``: run the pipeline until no bundle waits;
-- ``hub audit verify --data DIR``: check the audit log's hash chain.
+- ``hub audit verify --data DIR``: check the audit log's hash chain;
+- ``hub report …`` and ``hub export-records …``: the reports (hub/reports/cli.py).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
 from hub.escrow import install_escrow
-from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
 from hub.rawstore import store_file
+from hub.reports import cli as report_cli
 from hub.runtime import load_anchor, open_context
 from hub.store import Store, migrate
 from hub.trust import install_certificates, install_revocation_list
@@ -98,6 +99,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument("--data", type=Path, help="data directory")
     verify.add_argument("--config", type=Path, help="hub.toml (instead of --data)")
     verify.set_defaults(func=_audit_verify)
+
+    report_cli.register(cmds)
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -218,19 +221,6 @@ def _import(args: argparse.Namespace) -> int:
     ctx = _context(args)
     failures = 0
     for path in args.files:
-        try:
-            down = import_down_file(ctx, path)
-        except MusterError as exc:
-            print(f"{path}: refused: {exc.message}", file=sys.stderr)
-            failures += 1
-            continue
-        except OSError as exc:
-            print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
-            failures += 1
-            continue
-        if down is not None:  # a bundle from our parent: applied once, passed on below
-            print(f"{path}: {down.outcome} ({down.kind} {down.seq} from the parent)")
-            continue
         try:
             with path.open("rb") as source:
                 stored = store_file(
