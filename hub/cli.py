@@ -28,6 +28,7 @@ from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
 from hub.escrow import install_escrow
+from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
 from hub.rawstore import store_file
@@ -221,6 +222,19 @@ def _import(args: argparse.Namespace) -> int:
     ctx = _context(args)
     failures = 0
     for path in args.files:
+        try:
+            down = import_down_file(ctx, path)
+        except MusterError as exc:
+            print(f"{path}: refused: {exc.message}", file=sys.stderr)
+            failures += 1
+            continue
+        except OSError as exc:
+            print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+            failures += 1
+            continue
+        if down is not None:  # a bundle from our parent: applied once, passed on below
+            print(f"{path}: {down.outcome} ({down.kind} {down.seq} from the parent)")
+            continue
         try:
             with path.open("rb") as source:
                 stored = store_file(
