@@ -12,7 +12,8 @@ Every account has a *scope*, a division code inside the hub's jurisdiction; reco
 outside it are never shown to that account (:func:`in_scope`). Passwords are
 Argon2id hashes (libsodium ``crypto_pwhash_str``). After ``max_failed_logins``
 failures in a row an account is locked for ``login_lock_minutes``. Logins, failed
-logins and every account change are audited (ids only, never a password).
+logins, logouts and every account change (creation, password, role, disabling) are
+audited (ids only, never a password).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "HubAuthenticator",
     "HubSessionStore",
     "Role",
+    "account_info",
     "authenticate",
     "create_account",
     "in_scope",
@@ -51,6 +53,7 @@ __all__ = [
     "require",
     "set_disabled",
     "set_password",
+    "set_role",
 ]
 
 _LOGIN: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -99,7 +102,8 @@ class AccountInfo:
         return Principal(login=self.login, display_name=self.display_name, role=self.role.value)
 
 
-def _info(row: Account) -> AccountInfo:
+def account_info(row: Account) -> AccountInfo:
+    """An account row as services return it."""
     return AccountInfo(
         login=row.login,
         display_name=row.display_name,
@@ -185,7 +189,7 @@ def create_account(
             subject=login,
             details={"role": kind.value, "scope": scope},
         )
-        return _info(row)
+        return account_info(row)
 
 
 def _account(session: DbSession, login: str) -> Account:
@@ -228,9 +232,40 @@ def set_disabled(ctx: HubContext, login: str, disabled: bool, *, by: str) -> Non
         )
 
 
+def set_role(ctx: HubContext, login: str, role: str, *, by: str) -> AccountInfo:
+    """Give an account another role (from its next request on; audited with both roles).
+
+    Asking for the role it has changes nothing and is not audited.
+
+    Raises:
+        InputError: ``role`` is not one of :class:`Role`.
+        NotFoundError: no such account.
+    """
+    try:
+        kind = Role(role)
+    except ValueError:
+        raise InputError(f"role: expected one of {', '.join(r.value for r in Role)}") from None
+    with ctx.store.write() as session:
+        row = _account(session, login)
+        old = row.role
+        if old != kind.value:
+            row.role = kind.value
+            append_audit(
+                session,
+                at=ctx.now(),
+                actor=by,
+                action="account.role",
+                subject=login,
+                details={"from": old, "to": kind.value},
+            )
+        return account_info(row)
+
+
 def list_accounts(ctx: HubContext) -> list[AccountInfo]:
     with ctx.store.read() as session:
-        return [_info(r) for r in session.scalars(sa.select(Account).order_by(Account.login))]
+        return [
+            account_info(r) for r in session.scalars(sa.select(Account).order_by(Account.login))
+        ]
 
 
 def authenticate(ctx: HubContext, login: str, password: str) -> AccountInfo:
@@ -257,7 +292,7 @@ def authenticate(ctx: HubContext, login: str, password: str) -> AccountInfo:
             if good and row is not None:
                 row.failed_logins, row.locked_until = 0, None
                 append_audit(session, at=now, actor=row.login, action="login", subject=row.login)
-                return _info(row)
+                return account_info(row)
             if row is not None:
                 row.failed_logins += 1
                 if row.failed_logins >= ctx.config.max_failed_logins:
@@ -276,7 +311,7 @@ def current_account(ctx: HubContext, login: str) -> AccountInfo | None:
     """The account of ``login`` now, or None if it is gone or disabled."""
     with ctx.store.read() as session:
         row = session.scalar(sa.select(Account).where(Account.login == login))
-        return None if row is None or row.disabled else _info(row)
+        return None if row is None or row.disabled else account_info(row)
 
 
 class HubAuthenticator:
@@ -333,7 +368,7 @@ class HubSessionStore:
             account=login, csrf_token=row.csrf, created_at=row.created_at, last_seen=row.last_seen
         )
         if not self.policy.is_live(session, now):
-            self.delete(token)
+            self._drop(token)
             return None
         return session
 
@@ -346,5 +381,20 @@ class HubSessionStore:
             )
 
     def delete(self, token: str) -> None:
+        """End the session of ``token``: a logout, audited (nothing if there is none)."""
+        digest = token_digest(token)
+        with self.ctx.store.write() as db:
+            login = db.scalar(
+                sa.select(Account.login)
+                .join(SessionRow, SessionRow.account_id == Account.id)
+                .where(SessionRow.token_hash == digest)
+            )
+            if login is None:
+                return
+            db.execute(sa.delete(SessionRow).where(SessionRow.token_hash == digest))
+            append_audit(db, at=self.ctx.now(), actor=login, action="logout", subject=login)
+
+    def _drop(self, token: str) -> None:
+        """Forget an expired session (the idle or lifetime logout: not an act to audit)."""
         with self.ctx.store.write() as db:
             db.execute(sa.delete(SessionRow).where(SessionRow.token_hash == token_digest(token)))

@@ -4,7 +4,10 @@ pages do, for scripts that review "the way a browser does" (the demo).
 Login opens a server-side session like the console's: an ``HttpOnly``,
 ``SameSite=Strict`` cookie (``Secure`` unless ``cookie_secure`` is off) and a CSRF
 token in the login answer, which every POST must repeat in ``X-CSRF-Token``. Each
-endpoint checks the account's role; record data is limited to the account's scope.
+endpoint checks the account's role and limits itself to the account's scope
+(:mod:`hub.scope`, as the console does): bundles, their findings and records,
+records, alerts, streams, enrollment requests, certificates, accounts and audit
+entries outside it are left out of lists, and naming one is a 404.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import asyncio
 import dataclasses
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
+from sqlalchemy.orm import Session
 
 from crypto.errors import InputError
 from hub.accounts import (
@@ -26,12 +31,15 @@ from hub.accounts import (
     current_account,
     list_accounts,
     require,
+    set_role,
 )
 from hub.api import ctx_of, small_body, whole_number
 from hub.audit import verify_audit
+from hub.context import HubContext
 from hub.errors import AuthenticationError, ForbiddenError
 from hub.queries import (
     alerts,
+    audit_entries,
     bundle_creates,
     bundle_items,
     bundle_view,
@@ -41,6 +49,13 @@ from hub.queries import (
     search_records,
 )
 from hub.review import Resolution, approve, reject
+from hub.scope import (
+    account_in_scope,
+    bundle_in_scope,
+    certificate_in_scope,
+    request_in_scope,
+    sees_site,
+)
 from hub.sites import (
     approve_enrollment,
     list_enrollments,
@@ -97,6 +112,16 @@ async def account_of(request: web.Request, *, unsafe: bool = False) -> AccountIn
     if unsafe and not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), session.csrf_token):
         raise ForbiddenError(f"missing or wrong {CSRF_HEADER}")
     return account
+
+
+async def _in_scope(ctx: HubContext, check: Callable[[Session], object]) -> None:
+    """Run a :mod:`hub.scope` guard (it raises NotFoundError outside the scope)."""
+
+    def run() -> None:
+        with ctx.store.read() as session:
+            check(session)
+
+    await asyncio.to_thread(run)
 
 
 def _account_json(account: AccountInfo) -> dict[str, Any]:
@@ -208,14 +233,14 @@ async def creates(request: web.Request) -> web.Response:
 async def approve_bundle(request: web.Request) -> web.Response:
     account = await account_of(request, unsafe=True)
     require(account, "review")
+    ctx, row = ctx_of(request), _int(request, "row", 0)
+    await _in_scope(ctx, lambda s: bundle_in_scope(s, account, ctx.site, row))
     data = await _json(request)
     raw = data.get("resolutions", [])
     if not isinstance(raw, list):
         raise InputError("resolutions: expected a list")
     resolutions = [Resolution.from_dict(r) for r in raw]
-    await asyncio.to_thread(
-        approve, ctx_of(request), _int(request, "row", 0), by=account.login, resolutions=resolutions
-    )
+    await asyncio.to_thread(approve, ctx, row, by=account.login, resolutions=resolutions)
     return web.json_response({"status": "approved"})
 
 
@@ -223,13 +248,13 @@ async def approve_bundle(request: web.Request) -> web.Response:
 async def reject_bundle(request: web.Request) -> web.Response:
     account = await account_of(request, unsafe=True)
     require(account, "review")
+    ctx, row = ctx_of(request), _int(request, "row", 0)
+    await _in_scope(ctx, lambda s: bundle_in_scope(s, account, ctx.site, row))
     data = await _json(request)
     reason = data.get("reason")
     if not isinstance(reason, str):
         raise InputError("reason: expected text")
-    await asyncio.to_thread(
-        reject, ctx_of(request), _int(request, "row", 0), by=account.login, reason=reason
-    )
+    await asyncio.to_thread(reject, ctx, row, by=account.login, reason=reason)
     return web.json_response({"status": "rejected"})
 
 
@@ -276,7 +301,9 @@ async def enrollments(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "enrollments": [
-                {**dataclasses.asdict(e), "received_at": e.received_at.isoformat()} for e in found
+                {**dataclasses.asdict(e), "received_at": e.received_at.isoformat()}
+                for e in found
+                if sees_site(account, e.site)
             ]
         }
     )
@@ -286,9 +313,9 @@ async def enrollments(request: web.Request) -> web.Response:
 async def approve_request(request: web.Request) -> web.Response:
     account = await account_of(request, unsafe=True)
     require(account, "manage_sites")
-    cert = await asyncio.to_thread(
-        approve_enrollment, ctx_of(request), request.match_info["id"], by=account.login
-    )
+    ctx, ident = ctx_of(request), request.match_info["id"]
+    await _in_scope(ctx, lambda s: request_in_scope(s, account, ident))
+    cert = await asyncio.to_thread(approve_enrollment, ctx, ident, by=account.login)
     return web.json_response({"status": "approved", "serial": cert.serial})
 
 
@@ -296,17 +323,13 @@ async def approve_request(request: web.Request) -> web.Response:
 async def refuse_request(request: web.Request) -> web.Response:
     account = await account_of(request, unsafe=True)
     require(account, "manage_sites")
+    ctx, ident = ctx_of(request), request.match_info["id"]
+    await _in_scope(ctx, lambda s: request_in_scope(s, account, ident))
     data = await _json(request)
     reason = data.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise InputError("reason: expected text")
-    await asyncio.to_thread(
-        refuse_enrollment,
-        ctx_of(request),
-        request.match_info["id"],
-        by=account.login,
-        reason=reason,
-    )
+    await asyncio.to_thread(refuse_enrollment, ctx, ident, by=account.login, reason=reason)
     return web.json_response({"status": "refused"})
 
 
@@ -324,6 +347,7 @@ async def sites(request: web.Request) -> web.Response:
                     "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
                 }
                 for s in found
+                if sees_site(account, s.site)
             ]
         }
     )
@@ -333,6 +357,8 @@ async def sites(request: web.Request) -> web.Response:
 async def revoke_certificate(request: web.Request) -> web.Response:
     account = await account_of(request, unsafe=True)
     require(account, "manage_sites")
+    ctx, serial = ctx_of(request), request.match_info["serial"]
+    await _in_scope(ctx, lambda s: certificate_in_scope(s, account, ctx.site, serial))
     data = await _json(request)
     try:
         reason = RevocationReason(str(data.get("reason")))
@@ -340,9 +366,7 @@ async def revoke_certificate(request: web.Request) -> web.Response:
         raise InputError(
             f"reason: expected one of {', '.join(r.value for r in RevocationReason)}"
         ) from None
-    crl = await asyncio.to_thread(
-        revoke, ctx_of(request), request.match_info["serial"], reason=reason, by=account.login
-    )
+    crl = await asyncio.to_thread(revoke, ctx, serial, reason=reason, by=account.login)
     return web.json_response({"status": "revoked", "crl_number": crl.number})
 
 
@@ -351,7 +375,9 @@ async def accounts(request: web.Request) -> web.Response:
     account = await account_of(request)
     require(account, "manage_accounts")
     found = await asyncio.to_thread(list_accounts, ctx_of(request))
-    return web.json_response({"accounts": [_account_json(a) for a in found]})
+    return web.json_response(
+        {"accounts": [_account_json(a) for a in found if sees_site(account, a.scope)]}
+    )
 
 
 @admin_routes.post("/api/v1/admin/accounts")
@@ -360,9 +386,11 @@ async def add_account(request: web.Request) -> web.Response:
     require(account, "manage_accounts")
     data = await _json(request)
     text = {k: data.get(k) for k in ("login", "display_name", "role", "password")}
-    scope = data.get("scope")
-    if not all(isinstance(v, str) for v in text.values()):
+    scope = data.get("scope") or account.scope
+    if not all(isinstance(v, str) for v in text.values()) or not isinstance(scope, str):
         raise InputError("account: expected login, display_name, role and password as text")
+    if not sees_site(account, scope):
+        raise InputError(f"scope: expected a division code inside {account.scope}")
     created = await asyncio.to_thread(
         create_account,
         ctx_of(request),
@@ -371,9 +399,42 @@ async def add_account(request: web.Request) -> web.Response:
         role=str(text["role"]),
         password=str(text["password"]),
         by=account.login,
-        scope=scope if isinstance(scope, str) else None,
+        scope=scope,
     )
     return web.json_response(_account_json(created), status=201)
+
+
+@admin_routes.post("/api/v1/admin/accounts/{login}/role")
+async def change_role(request: web.Request) -> web.Response:
+    account = await account_of(request, unsafe=True)
+    require(account, "manage_accounts")
+    ctx, login = ctx_of(request), request.match_info["login"]
+    await _in_scope(ctx, lambda s: account_in_scope(s, account, login))
+    if login == account.login:
+        raise ForbiddenError("accounts: an administrator cannot change their own role")
+    data = await _json(request)
+    role = data.get("role")
+    if not isinstance(role, str):
+        raise InputError("role: expected text")
+    changed = await asyncio.to_thread(set_role, ctx, login, role, by=account.login)
+    return web.json_response(_account_json(changed))
+
+
+@admin_routes.get("/api/v1/admin/audit")
+async def audit_log(request: web.Request) -> web.Response:
+    account = await account_of(request)
+    before = request.query.get("before")
+    found = await asyncio.to_thread(
+        audit_entries,
+        ctx_of(request),
+        account,
+        kind=request.query.get("kind", "")[:40],
+        before=None if before is None else whole_number(before, "before"),
+        limit=_int(request, "limit", 100),
+    )
+    return web.json_response(
+        {"entries": list(found.entries), "next_before": found.next_before, "total": found.total}
+    )
 
 
 @admin_routes.get("/api/v1/admin/audit/verify")

@@ -1,8 +1,9 @@
-"""Read-only views for the API and the console: the inbox, a bundle's findings, records,
-streams with gaps, alerts, and the divergence digest of a node's records.
+"""Read-only views for the admin API: the inbox, a bundle's findings, records, streams
+with gaps, alerts, the audit log, and the divergence digest of a node's records.
 
-Record views are filtered by the asking account's scope: a record outside it is never
-returned (as if it did not exist).
+Every view is limited to the asking account's scope (:mod:`hub.scope`, the mechanism
+the console uses too): a bundle, record, alert or audit entry outside it is never
+returned, and asking for one by its id is a 404 (as if it did not exist).
 """
 
 from __future__ import annotations
@@ -17,22 +18,33 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from crypto.hashing import TAG_STATE_DIGEST
-from hub.accounts import AccountInfo, in_scope, require
+from hub.accounts import AccountInfo, require
 from hub.context import HubContext
 from hub.errors import NotFoundError
 from hub.rawstore import bundle_path
-from hub.store.models import Alert, BundleRow, RecordRow, StageItem
+from hub.scope import (
+    bundle_filter,
+    bundle_in_scope,
+    record_filter,
+    sees_site,
+    sees_subject,
+    visible_audit,
+    whole_hub,
+)
+from hub.store.models import Alert, AuditRow, BundleRow, RecordRow, StageItem
 from hub.streams import Gap, stream_gaps
 from protocol.bundle import open_bundle
-from protocol.divisions import jurisdiction_prefix, parse_node_id
+from protocol.divisions import parse_node_id
 from protocol.entries import decode_entry
 from protocol.ops import Op, OpKind
 from protocol.trust import CertificateTrust
 from protocol.trust.statement import canonical_json
 
 __all__ = [
+    "AuditPage",
     "BundleView",
     "alerts",
+    "audit_entries",
     "bundle_creates",
     "bundle_items",
     "bundle_view",
@@ -44,6 +56,9 @@ __all__ = [
 ]
 
 _MAX_PAGE: Final = 500
+#: Audit entries looked at for one page of a partial scope's entries at most.
+_AUDIT_SCAN: Final = 20_000
+_AUDIT_BATCH: Final = 500
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,9 +120,14 @@ def inbox(
     after: int = 0,
     limit: int = 100,
 ) -> list[BundleView]:
-    """Bundles by arrival, optionally of one state or sender, after a row id."""
+    """Bundles inside the account's scope by arrival, optionally of one state or sender,
+    after a row id."""
     require(account, "read_bundles")
-    query = sa.select(BundleRow).where(BundleRow.id > after).order_by(BundleRow.id)
+    query = (
+        sa.select(BundleRow)
+        .where(bundle_filter(account, ctx.site), BundleRow.id > after)
+        .order_by(BundleRow.id)
+    )
     if state:
         query = query.where(BundleRow.state == state)
     if sender:
@@ -118,14 +138,11 @@ def inbox(
 
 def bundle_view(ctx: HubContext, account: AccountInfo, row_id: int) -> BundleView:
     """Raises:
-    NotFoundError: no such bundle.
+    NotFoundError: no such bundle inside the account's scope.
     """
     require(account, "read_bundles")
     with ctx.store.read() as session:
-        row = session.get(BundleRow, row_id)
-        if row is None:
-            raise NotFoundError(f"no bundle {row_id}")
-        return _view(row)
+        return _view(bundle_in_scope(session, account, ctx.site, row_id))
 
 
 def bundle_items(
@@ -139,7 +156,11 @@ def bundle_items(
 ) -> list[dict[str, Any]]:
     """A bundle's findings (changes with old → new values, conflicts, duplicates, warnings).
 
-    Values are personal data: only accounts that may read records get them.
+    Values are personal data: only accounts that may read records get them, and only
+    of bundles from inside their scope.
+
+    Raises:
+        NotFoundError: no such bundle inside the account's scope.
     """
     require(account, "read_records")
     query = (
@@ -151,6 +172,7 @@ def bundle_items(
     if kind:
         query = query.where(StageItem.kind == kind)
     with ctx.store.read() as session:
+        bundle_in_scope(session, account, ctx.site, row_id)
         return [
             {
                 "id": i.id,
@@ -173,13 +195,13 @@ def bundle_creates(
     100,000 rows); the reviewer pages through them here, ``after`` entries at a time.
 
     Raises:
-        NotFoundError: no such delta bundle.
+        NotFoundError: no such delta bundle inside the account's scope.
         BundleError: the stored file no longer opens (it never changes, so: damage).
     """
     require(account, "read_records")
     with ctx.store.read() as session:
-        row = session.get(BundleRow, row_id)
-        if row is None or row.kind != "delta":
+        row = bundle_in_scope(session, account, ctx.site, row_id)
+        if row.kind != "delta":
             raise NotFoundError(f"no delta bundle {row_id}")
         trust = CertificateTrust(ctx.trust(session), row.received_at)
     limit = min(max(limit, 1), _MAX_PAGE)
@@ -230,7 +252,7 @@ def get_record(ctx: HubContext, account: AccountInfo, record_id: str) -> dict[st
     require(account, "read_records")
     with ctx.store.read() as session:
         row = session.get(RecordRow, record_id)
-        if row is None or not in_scope(account, row.site):
+        if row is None or not sees_site(account, row.site):
             raise NotFoundError("no such record")
         return _record_dict(row)
 
@@ -240,8 +262,7 @@ def search_records(
 ) -> list[dict[str, Any]]:
     """Records inside the account's scope, optionally by ID number."""
     require(account, "read_records")
-    prefix = jurisdiction_prefix(account.scope)
-    query = sa.select(RecordRow).where(RecordRow.site.like(f"{prefix}%"))
+    query = sa.select(RecordRow).where(record_filter(account))
     if id_number:
         query = query.where(RecordRow.id_number == id_number)
     with ctx.store.read() as session:
@@ -250,14 +271,17 @@ def search_records(
 
 
 def gaps(ctx: HubContext, account: AccountInfo) -> list[Gap]:
+    """Streams waiting for missing bundles, from senders inside the account's scope."""
     require(account, "read_bundles")
     with ctx.store.read() as session:
-        return stream_gaps(session)
+        return [g for g in stream_gaps(session) if sees_subject(account, g.sender)]
 
 
 def alerts(ctx: HubContext, account: AccountInfo) -> list[dict[str, Any]]:
+    """Alerts about senders inside the account's scope, newest first."""
     require(account, "read_bundles")
     with ctx.store.read() as session:
+        rows = session.scalars(sa.select(Alert).order_by(Alert.id.desc()).limit(_MAX_PAGE))
         return [
             {
                 "id": a.id,
@@ -268,8 +292,89 @@ def alerts(ctx: HubContext, account: AccountInfo) -> list[dict[str, Any]]:
                 "message": a.message,
                 "closed": a.closed_at is not None,
             }
-            for a in session.scalars(sa.select(Alert).order_by(Alert.id.desc()).limit(_MAX_PAGE))
+            for a in rows
+            if sees_subject(account, a.subject)
         ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditPage:
+    """A page of audit entries the account may see, newest first.
+
+    Attributes:
+        entries: the entries, as stored (details hold ids and counts only).
+        next_before: pass as ``before`` for the next page; None at the end.
+        total: how many entries the log holds (None for a partial scope: the count
+            would tell about other divisions' activity).
+    """
+
+    entries: tuple[dict[str, Any], ...]
+    next_before: int | None
+    total: int | None
+
+
+def _entry(row: AuditRow) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "subject": row.subject,
+        "details": json.loads(row.details),
+        "hash": row.hash,
+    }
+
+
+def audit_entries(
+    ctx: HubContext,
+    account: AccountInfo,
+    *,
+    kind: str = "",
+    before: int | None = None,
+    limit: int = 100,
+) -> AuditPage:
+    """Audit entries inside the account's scope, newest first, optionally of one kind
+    (``login``, ``review``…: an action or the part before its dot).
+
+    For an account scoped to part of the hub at most 20,000 entries are looked at for
+    one page; a page may then be short, and ``next_before`` goes on from there.
+
+    Raises:
+        ForbiddenError: the account may not read the audit log.
+    """
+    require(account, "read_audit")
+    limit = min(max(limit, 1), _MAX_PAGE)
+    query = sa.select(AuditRow).order_by(AuditRow.seq.desc()).limit(_AUDIT_BATCH)
+    if kind:
+        query = query.where(
+            sa.or_(AuditRow.action == kind, AuditRow.action.startswith(kind + ".", autoescape=True))
+        )
+    whole = whole_hub(account, ctx.site)
+    found: list[dict[str, Any]] = []
+    cursor, scanned, more = before, 0, True
+    with ctx.store.read() as session:
+        while len(found) <= limit and scanned < _AUDIT_SCAN:
+            batch = session.scalars(
+                query if cursor is None else query.where(AuditRow.seq < cursor)
+            ).all()
+            more = len(batch) == _AUDIT_BATCH
+            if not batch:
+                break
+            found.extend(_entry(r) for r in visible_audit(session, account, ctx.site, batch))
+            cursor, scanned = batch[-1].seq, scanned + len(batch)
+            if not more:
+                break
+        total = (
+            int(session.scalar(sa.select(sa.func.count()).select_from(AuditRow)) or 0)
+            if whole
+            else None
+        )
+    page = found[:limit]
+    if len(found) > limit:
+        next_before: int | None = page[-1]["seq"]
+    else:
+        next_before = cursor if more and scanned >= _AUDIT_SCAN else None
+    return AuditPage(entries=tuple(page), next_before=next_before, total=total)
 
 
 def _versions_of(ctx: HubContext, site: str) -> Iterator[tuple[str, Any]]:

@@ -1,10 +1,12 @@
-"""Console accounts for administrators: list, create, disable or enable, new password.
+"""Console accounts for administrators: list, create, disable or enable, new password,
+another role.
 
 The changes are :mod:`hub.accounts`'s (Argon2id hashes, audit entries, sessions
 ended on disable and on a new password); this module checks the form first, so a
 person sees what to fix in their language, and limits an administrator to the
-accounts inside their own scope. An administrator cannot disable their own account
-(a hub must keep one administrator who can log in).
+accounts inside their own scope (:func:`hub.scope.account_in_scope`). An
+administrator can neither disable their own account nor change their own role (a
+hub must keep one administrator who can log in).
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ import sqlalchemy as sa
 from hub.accounts import (
     AccountInfo,
     Role,
+    account_info,
     create_account,
     list_accounts,
     require,
     set_disabled,
     set_password,
+    set_role,
 )
 from hub.console.errors import FormError
-from hub.console.scope import sees_site
 from hub.context import HubContext
-from hub.errors import NotFoundError
+from hub.scope import account_in_scope, sees_site
 from hub.store.models import Account
 from protocol.divisions import contains
 from protocol.errors import DivisionCodeError
@@ -37,6 +40,7 @@ __all__ = [
     "accounts_in_scope",
     "add_account",
     "change_password",
+    "change_role",
     "enable_account",
 ]
 
@@ -129,10 +133,8 @@ def add_account(ctx: HubContext, account: AccountInfo, form: Mapping[str, Any]) 
 
 def _target(ctx: HubContext, account: AccountInfo, login: str) -> AccountInfo:
     require(account, "manage_accounts")
-    found = next((a for a in accounts_in_scope(ctx, account) if a.login == login), None)
-    if found is None:
-        raise NotFoundError("no such account")
-    return found
+    with ctx.store.read() as session:
+        return account_info(account_in_scope(session, account, login))
 
 
 def enable_account(ctx: HubContext, account: AccountInfo, login: str, *, enabled: bool) -> None:
@@ -163,3 +165,27 @@ def change_password(
     """
     target = _target(ctx, account, login)
     set_password(ctx, target.login, _password(form), by=account.login)
+
+
+def change_role(
+    ctx: HubContext, account: AccountInfo, login: str, form: Mapping[str, Any]
+) -> AccountInfo:
+    """Give an account inside the administrator's scope the role chosen on the form
+    (audited; it takes effect from the account's next request).
+
+    Raises:
+        ForbiddenError: the account may not manage accounts.
+        NotFoundError: no such account inside the scope.
+        FormError: the role is not one of :data:`ROLES`, or an administrator tried to
+            change their own role.
+    """
+    target = _target(ctx, account, login)
+    role = _text(form, "role", 16)
+    if role not in ROLES:
+        raise FormError(f"role: expected one of {', '.join(ROLES)}", key="accounts.error.role")
+    if target.login == account.login:
+        raise FormError(
+            "accounts: an administrator cannot change their own role",
+            key="accounts.error.self_role",
+        )
+    return set_role(ctx, target.login, role, by=account.login)

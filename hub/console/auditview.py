@@ -1,7 +1,9 @@
 """The audit log for auditors and administrators: its entries, and the chain check.
 
 Entries are read newest first, a page at a time, optionally of one kind of action
-(``login``, ``review``, ``account``…: the part of the action before its dot).
+(``login``, ``review``, ``account``…: the part of the action before its dot), and
+only those inside the account's scope (:func:`hub.queries.audit_entries`, the admin
+API's too).
 Details hold ids and counts only (:mod:`hub.audit`), so the page shows them as
 stored. :func:`check_chain` runs :func:`hub.audit.verify_audit` and reports the
 result instead of raising, so the page can say where the chain breaks.
@@ -9,7 +11,6 @@ result instead of raising, so the page can say where the chain breaks.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from hub.accounts import AccountInfo, require
 from hub.audit import append_audit, verify_audit
 from hub.context import HubContext
+from hub.queries import audit_entries
 from hub.store.models import AuditRow
 from protocol.errors import AuditChainError
 
@@ -42,7 +44,8 @@ class AuditLine:
 class AuditPage:
     entries: tuple[AuditLine, ...]
     kinds: tuple[str, ...]
-    total: int
+    #: None for an account scoped to part of the hub (hub.queries.audit_entries).
+    total: int | None
     next_before: int | None
 
 
@@ -59,40 +62,19 @@ class ChainCheck:
 def audit_page(
     ctx: HubContext, account: AccountInfo, *, kind: str = "", before: int | None = None
 ) -> AuditPage:
-    """A page of audit entries, newest first.
+    """A page of the audit entries inside the account's scope, newest first.
 
     Raises:
         ForbiddenError: the account may not read the audit log.
     """
-    require(account, "read_audit")
-    query = sa.select(AuditRow).order_by(AuditRow.seq.desc())
-    if kind:
-        query = query.where(
-            sa.or_(AuditRow.action == kind, AuditRow.action.startswith(kind + ".", autoescape=True))
-        )
-    if before is not None:
-        query = query.where(AuditRow.seq < before)
+    found = audit_entries(ctx, account, kind=kind, before=before, limit=AUDIT_PAGE)
     with ctx.store.read() as session:
-        rows = session.scalars(query.limit(AUDIT_PAGE + 1)).all()
-        total = int(session.scalar(sa.select(sa.func.count()).select_from(AuditRow)) or 0)
         actions = session.scalars(sa.select(AuditRow.action).distinct()).all()
-    page = rows[:AUDIT_PAGE]
     return AuditPage(
-        entries=tuple(
-            AuditLine(
-                seq=r.seq,
-                at=r.at,
-                actor=r.actor,
-                action=r.action,
-                subject=r.subject,
-                details=json.loads(r.details),
-                hash=r.hash,
-            )
-            for r in page
-        ),
+        entries=tuple(AuditLine(**entry) for entry in found.entries),
         kinds=tuple(sorted({a.split(".", 1)[0] for a in actions})),
-        total=total,
-        next_before=page[-1].seq if len(rows) > AUDIT_PAGE else None,
+        total=found.total,
+        next_before=found.next_before,
     )
 
 

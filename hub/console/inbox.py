@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from hub.accounts import AccountInfo, require
 from hub.audit import append_audit
-from hub.console.scope import bundle_filter, sees_bundle, sees_subject
 from hub.context import HubContext
 from hub.errors import AlreadyDecidedError, NotFoundError
+from hub.scope import bundle_filter, sees_bundle, sees_subject
 from hub.states import BundleState
 from hub.store.models import Alert, BundleRow
 from hub.streams import Gap, stream_gaps

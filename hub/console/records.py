@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from hub.accounts import AccountInfo, require
 from hub.console.bundleops import OpOrigin, op_origins
-from hub.console.scope import record_filter, sees_site
 from hub.context import HubContext
 from hub.errors import NotFoundError
+from hub.scope import record_filter, sees_site
 from hub.store.models import BundleRow, OpBatch, RecordRow, StageItem
 from protocol.errors import FieldValueError
 from protocol.hlc import Timestamp

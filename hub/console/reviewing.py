@@ -31,9 +31,9 @@ from hub.console.inbox import visible_bundle
 from hub.console.resolutions import MAX_REASON, read_resolutions
 from hub.console.reviewmodel import build_review
 from hub.console.reviewvalues import Item, ReviewData, StoredRecord
-from hub.console.scope import sees_site
 from hub.context import HubContext
 from hub.review import approve, reject
+from hub.scope import sees_site
 from hub.states import BundleState
 from hub.store.models import BundleRow, DownBundle, RecordRow, StageItem
 from protocol.ops import Op, OpKind

@@ -18,9 +18,8 @@ import sqlalchemy as sa
 
 from hub.accounts import AccountInfo, require
 from hub.console.errors import FormError
-from hub.console.scope import sees_site, sees_subject
 from hub.context import HubContext
-from hub.errors import NotFoundError
+from hub.scope import certificate_in_scope, request_in_scope, sees_site, sees_subject
 from hub.sites import (
     EnrollmentInfo,
     SiteInfo,
@@ -30,7 +29,7 @@ from hub.sites import (
     refuse_enrollment,
     revoke,
 )
-from hub.store.models import BundleRow, CertificateRow, DownBundle, EnrollmentRow, StreamRow
+from hub.store.models import BundleRow, CertificateRow, DownBundle, StreamRow
 from hub.streams import stream_gaps
 from protocol.trust import RevocationReason
 
@@ -191,9 +190,7 @@ def sites_page(ctx: HubContext, account: AccountInfo) -> SitesPage:
 
 def _request_in_scope(ctx: HubContext, account: AccountInfo, ident: str) -> None:
     with ctx.store.read() as session:
-        row = session.get(EnrollmentRow, ident)
-        if row is None or not sees_site(account, row.site):
-            raise NotFoundError(f"no enrollment request {ident[:32]}")
+        request_in_scope(session, account, ident)
 
 
 def approve_request(ctx: HubContext, account: AccountInfo, ident: str) -> str:
@@ -252,7 +249,5 @@ def revoke_certificate(ctx: HubContext, account: AccountInfo, serial: str, reaso
             key="sites.error.revocation_reason",
         )
     with ctx.store.read() as session:
-        row = session.get(CertificateRow, serial)
-        if row is None or row.issuer != ctx.site or not sees_site(account, row.site):
-            raise NotFoundError(f"no certificate {serial[:32]} issued by {ctx.site}")
+        certificate_in_scope(session, account, ctx.site, serial)
     return revoke(ctx, serial, reason=RevocationReason(reason), by=account.login).number

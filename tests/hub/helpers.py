@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from hub.accounts import create_account
 from hub.context import HubContext
 from hub.intake import IntakeResult, take_in
 from hub.pipeline import run_once
@@ -21,7 +24,9 @@ from hub.store.models import (
     StreamRow,
 )
 from protocol.ops import Op
+from tests.hub.conftest import make_hub
 from tests.hub.factory import DeltaFactory, record_id
+from tests.pki import Pki
 
 
 def submit(hub: HubContext, data: bytes, source: str = "http") -> IntakeResult:
@@ -100,3 +105,18 @@ def held_duplicate(hub: HubContext, deltas: DeltaFactory) -> int:
     held = submit(hub, deltas.bundle([deltas.create(record_id(2), second)])[0])
     drain(hub)
     return held.row_id
+
+
+def make_city_hub(
+    data: Path, url: str, pki: Pki, accounts: Iterable[tuple[str, str, str]], password: str
+) -> HubContext:
+    """A city hub (370100) whose pipeline the test drives, auto-approving clean town
+    bundles, with ``(login, role, scope)`` accounts (display name: the login)."""
+    hub = make_hub(
+        data, url, pki, site="370100", party="city", workers=0, auto_approve_levels=("town",)
+    )
+    for login, role, scope in accounts:
+        create_account(
+            hub, login=login, display_name=login, role=role, password=password, by="t", scope=scope
+        )
+    return hub

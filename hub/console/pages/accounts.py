@@ -1,4 +1,5 @@
-"""Accounts and roles (administrators): list, create, disable or enable, new password."""
+"""Accounts and roles (administrators): list, create, disable or enable, new password,
+another role."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hub.console.accountsview import (
     accounts_in_scope,
     add_account,
     change_password,
+    change_role,
     enable_account,
 )
 from hub.console.auth import account_of
@@ -114,6 +116,19 @@ async def password(request: web.Request) -> web.StreamResponse:
     raise see_other(request, "accounts", Notice.PASSWORD_SET)
 
 
+@permission("manage_accounts")
+async def role(request: web.Request) -> web.StreamResponse:
+    """``POST /accounts/{login}/role``: give the account another role (audited)."""
+    login = request.match_info["login"]
+    form = form_dict(await request.post())
+    try:
+        await call(change_role, context(request), account_of(request), login, form)
+    except FormError as exc:
+        message = form_message(request, exc)
+        return await _page(request, error=message, target=login, status=422)
+    raise see_other(request, "accounts", Notice.ROLE_CHANGED)
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     login = r"{login:[a-z0-9][a-z0-9._-]{0,63}}"
     router.add_get("/accounts", show, name="accounts")
@@ -121,3 +136,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post(f"/accounts/{login}/disable", disable, name="account_disable")
     router.add_post(f"/accounts/{login}/enable", enable, name="account_enable")
     router.add_post(f"/accounts/{login}/password", password, name="account_password")
+    router.add_post(f"/accounts/{login}/role", role, name="account_role")

@@ -50,6 +50,7 @@ class Notice(enum.StrEnum):
     ACCOUNT_DISABLED = "account_disabled"
     ACCOUNT_ENABLED = "account_enabled"
     PASSWORD_SET = "password_set"  # noqa: S105 - the name of a notice, not a password
+    ROLE_CHANGED = "role_changed"
 
 
 def context(request: web.Request) -> HubContext:

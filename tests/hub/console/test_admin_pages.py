@@ -299,3 +299,59 @@ async def test_the_whole_console_is_usable_in_english(as_role: AsRole) -> None:
     for path in ("", "records", "sites", "accounts", "audit", "status"):
         page = await (await client.get(P + path)).text()
         assert '<html lang="en">' in page, path
+
+
+async def test_an_administrator_gives_an_account_another_role(
+    as_role: AsRole, console_hub: HubContext
+) -> None:
+    viewer, _ = await as_role("viewer")
+    assert "· 查看员</span>" in await (await viewer.get(P)).text()
+    admin, csrf = await as_role("admin")
+    answer = await admin.post(
+        f"{P}accounts/viewer/role",
+        data={"csrf_token": csrf, "role": "reviewer"},
+        allow_redirects=False,
+    )
+    assert answer.status == 303
+    assert {a.login: a for a in list_accounts(console_hub)}["viewer"].role == "reviewer"
+    with console_hub.store.read() as session:
+        last = session.scalars(sa.select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).one()
+    assert (last.action, last.actor, last.subject) == ("account.role", "admin", "viewer")
+    assert last.details == '{"from":"viewer","to":"reviewer"}'
+    # From the account's next page on, without logging in again.
+    assert "· 审核员</span>" in await (await viewer.get(P)).text()
+    page = await (await admin.get(f"{P}audit?kind=account")).text()
+    assert "修改角色" in page
+
+
+async def test_a_role_change_that_cannot_be_made_changes_nothing(
+    as_role: AsRole, console_hub: HubContext
+) -> None:
+    admin, csrf = await as_role("admin")
+    before = list_accounts(console_hub)
+    actions = audit_actions(console_hub)
+    for login, role, shown in (
+        ("admin", "viewer", "不能修改自己的角色"),
+        ("viewer", "boss", "请选择角色"),
+    ):
+        answer = await admin.post(
+            f"{P}accounts/{login}/role", data={"csrf_token": csrf, "role": role}
+        )
+        assert answer.status == 422
+        assert shown in await answer.text()
+    missing = await admin.post(
+        f"{P}accounts/nobody/role", data={"csrf_token": csrf, "role": "viewer"}
+    )
+    assert missing.status == 404
+    assert list_accounts(console_hub) == before
+    assert audit_actions(console_hub) == actions
+
+
+async def test_a_console_logout_is_audited(as_role: AsRole, console_hub: HubContext) -> None:
+    viewer, csrf = await as_role("viewer")
+    answer = await viewer.post(f"{P}logout", data={"csrf_token": csrf}, allow_redirects=False)
+    assert answer.status == 303
+    with console_hub.store.read() as session:
+        last = session.scalars(sa.select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).one()
+    assert (last.action, last.actor, last.subject) == ("logout", "viewer", "viewer")
+    assert (await viewer.get(P, allow_redirects=False)).status == 303

@@ -15,15 +15,13 @@ from pathlib import Path
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from hub.accounts import create_account
 from hub.console import CONSOLE_PREFIX
 from hub.context import HubContext
 from protocol.trust import Role
-from tests.hub.conftest import make_hub
 from tests.hub.console.conftest import Client
 from tests.hub.console.console import PASSWORD, console_app, log_in
 from tests.hub.factory import DeltaFactory, record_id
-from tests.hub.helpers import bundle_row, drain, submit
+from tests.hub.helpers import bundle_row, drain, make_city_hub, submit
 from tests.pki import Pki
 
 P = CONSOLE_PREFIX
@@ -50,24 +48,15 @@ class City:
 @pytest.fixture
 def city(tmp_path: Path, two_districts: Pki) -> Iterator[City]:
     pki = two_districts
-    hub = make_hub(
-        tmp_path / "data",
-        f"sqlite:///{tmp_path / 'hub.db'}",
-        pki,
-        site="370100",
-        party="city",
-        workers=0,
-        auto_approve_levels=("town",),
-    )
-    for login, role, scope in (
+    accounts = (
         ("city", "admin", "370100"),
         ("district", "reviewer", "370102"),
         ("district.admin", "admin", "370102"),
         ("other", "viewer", "370103"),
-    ):
-        create_account(
-            hub, login=login, display_name=login, role=role, password=PASSWORD, by="t", scope=scope
-        )
+    )
+    hub = make_city_hub(
+        tmp_path / "data", f"sqlite:///{tmp_path / 'hub.db'}", pki, accounts, PASSWORD
+    )
     ours = DeltaFactory(pki)
     theirs = DeltaFactory(pki, node="other_node", approver="other_approver")
     their_values = theirs.record("370103001")
@@ -184,3 +173,19 @@ async def test_a_district_administrator_manages_only_its_own_accounts_and_sites(
     sites = await (await admin.get(f"{P}sites")).text()
     assert "370103（" not in sites
     assert "370102（" in sites
+
+
+async def test_a_district_account_reads_only_its_districts_audit_entries(
+    aiohttp_client: AiohttpClient, city: City
+) -> None:
+    ours = bundle_row(city.hub, city.duplicate_bundle).bundle_id
+    theirs = bundle_row(city.hub, city.their_bundle).bundle_id
+    assert ours is not None
+    assert theirs is not None
+    district, _ = await client_for(aiohttp_client, city, "district.admin")
+    page = await (await district.get(f"{P}audit")).text()
+    assert ours in page
+    assert theirs not in page
+    whole, _ = await client_for(aiohttp_client, city, "city")
+    everything = await (await whole.get(f"{P}audit")).text()
+    assert theirs in everything
