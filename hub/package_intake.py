@@ -22,7 +22,9 @@ bundle (its sender gets a ``decisions`` bundle saying why):
    (:func:`protocol.provenance.verify_provenance`: an authorised batch at its origin and
    a manifest of every hub on the way, from the certificate tree), then the chunk is
    merged as a delta's would be (hub/stage.py);
-5. ``blob`` entries.
+5. ``blob`` entries;
+6. ``answer`` entries: collectors' answers to cross-check problems, passed up from
+   below; they go to the cross-check (hub/crosscheck/answers.py) with the merge.
 
 A package is *clean* when merging it found no conflict, duplicate or validation
 warning: identity edits, deletes and merges in it were reviewed by the hubs below. The
@@ -50,6 +52,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext
+from hub.crosscheck.answers import receive_answers
 from hub.downward import queue_down
 from hub.rawstore import bundle_path
 from hub.stage import ItemSpool, StagePass, Summary
@@ -58,7 +61,14 @@ from hub.trust import install_certificates, install_revocation_list
 from hub.upward.provenance import keep_manifest
 from protocol.bundle import BundleKind, open_bundle
 from protocol.divisions import contains
-from protocol.entries import Blob, Decision, DecisionStatus, Manifest, decode_entry
+from protocol.entries import (
+    Blob,
+    Decision,
+    DecisionStatus,
+    Manifest,
+    ProblemAnswer,
+    decode_entry,
+)
 from protocol.errors import (
     AuthorisationError,
     ChainError,
@@ -80,8 +90,8 @@ from protocol.trust import (
 
 __all__ = ["PackageSummary", "resolutions_down", "run_package_pass"]
 
-_CERT, _CRL, _MANIFEST, _OP, _BLOB, _END = range(6)
-_PHASE_NAMES: Final = ("certificate", "revocation list", "manifest", "op", "blob")
+_CERT, _CRL, _MANIFEST, _OP, _BLOB, _ANSWER, _END = range(7)
+_PHASE_NAMES: Final = ("certificate", "revocation list", "manifest", "op", "blob", "answer")
 _QUERY_CHUNK: Final = 500
 
 
@@ -221,6 +231,7 @@ class _PackagePass:
         self.holders = _Holders(ctx.config.scratch_dir)
         self.position = 0
         self.pending: list[Op] = []
+        self.answers: list[ProblemAnswer] = []
         assert row.created is not None
         self.today = row.created.date()
 
@@ -244,6 +255,8 @@ class _PackagePass:
             self.op(value, index)
         elif isinstance(value, Blob):
             self.work.blob(value)
+        elif isinstance(value, ProblemAnswer):
+            self.answers.append(value)
 
     def advance(self, phase: int) -> None:
         while self.phase < phase:
@@ -346,6 +359,7 @@ def _phase_of(value: object, index: int) -> int:
         (Manifest, _MANIFEST),
         (Op, _OP),
         (Blob, _BLOB),
+        (ProblemAnswer, _ANSWER),
     )
     for kind, phase in phases:
         if isinstance(value, kind):
@@ -388,6 +402,9 @@ def run_package_pass(
         finally:
             getattr(entries, "close", lambda: None)()
             package.close()
+    # In the merging transaction, as a delta's answers (hub/stage.py).
+    receive_answers(ctx, session, package.answers, sender=row.sender, bundle=row.id)
+    package.summary.answers = len(package.answers)
     return package.summary
 
 
