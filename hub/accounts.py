@@ -84,6 +84,8 @@ PERMISSIONS: Final[dict[str, frozenset[Role]]] = {
     "manage_reports": frozenset({Role.ADMIN}),
     # Record-level export holds personal data: a separate, audited action.
     "export_records": frozenset({Role.ADMIN}),
+    # Other departments' registers: import, match, send problems down (docs/crosscheck.md).
+    "manage_crosscheck": frozenset({Role.ADMIN}),
 }
 
 
