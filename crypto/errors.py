@@ -10,7 +10,7 @@ revoked, already decided).
 
 Each package adds its own subclasses in its ``errors`` module (``crypto``, ``protocol``,
 ``node``, ``node.collector``, ``node.web.kit``, ``node.reports``, ``hub``,
-``hub.crosscheck``, ``hub.console``); the whole tree is::
+``hub.crosscheck``, ``hub.console``, ``hub.demo``); the whole tree is::
 
     MusterError
     ├── InputError                                      bad input from outside        (HTTP 400)
@@ -89,14 +89,19 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── hub.ClaimLostError
     │   ├── hub.LoginThrottledError
     │   ├── node.reports.ReportWriteError
-    │   └── hub.crosscheck.FindingStateError
+    │   ├── hub.crosscheck.FindingStateError
+    │   ├── hub.demo.DemoBusyError                      a demo still runs in that directory
+    │   ├── hub.demo.DemoCheckError                     a demo step saw something unexpected
+    │   └── hub.demo.DemoProcessError                   a demo process exited or never got ready
     └── UsageError                                      caller misuse or bad config   (HTTP 500)
         ├── protocol.SchemaDefinitionError
         ├── node.ConfigError
         ├── node.collector.CollectorConfigError
         ├── hub.ConfigError
         ├── node.reports.ReportModelError
-        └── hub.crosscheck.CrosscheckConfigError
+        ├── hub.crosscheck.CrosscheckConfigError
+        ├── hub.demo.DemoDirError                       --dir holds files that are not a demo's
+        └── hub.demo.TopologyError                      a demo province that is not a tree
 
 ``tests/test_errors.py`` checks that every class drawn here exists where the drawing
 puts it, and that every error class of those modules is drawn.

@@ -27,6 +27,7 @@ from hub.app import create_app
 from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
+from hub.demo.cli import register as register_demo
 from hub.escrow import install_escrow
 from hub.fromparent import import_down_file
 from hub.intake import take_in
@@ -36,6 +37,7 @@ from hub.reports import cli as report_cli
 from hub.runtime import load_anchor, open_context
 from hub.store import Store, migrate
 from hub.trust import install_certificates, install_revocation_list
+from node.cli.common import KDF_COSTS, add_kdf_argument
 from node.cli.main import EXIT_INPUT, EXIT_INTERNAL, EXIT_STATE, EXIT_USAGE
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
@@ -47,7 +49,8 @@ __all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``hub`` command group."""
+    """Add the ``hub`` command group (and ``demo``, which runs a province of hubs)."""
+    register_demo(sub)
     hub = sub.add_parser("hub", help="set up, run and operate a hub")
     cmds = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
     cmds.required = True
@@ -59,6 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init.add_argument("--db", default="", help="store URL (default: SQLite in the data dir)")
     init.add_argument("--root", required=True, type=Path, help="the province root anchor file")
     init.add_argument("--passphrase-file", help="file whose first line is the key passphrase")
+    add_kdf_argument(init)
     init.set_defaults(func=_init)
 
     enroll = cmds.add_parser("enroll", help="install the hub's certificate (enrollment answer)")
@@ -132,7 +136,7 @@ def _init(args: argparse.Namespace) -> int:
     data.mkdir(parents=True, exist_ok=True)
     for directory in (config.bundles_dir, config.down_dir, config.blobs_dir, config.scratch_dir):
         directory.mkdir(exist_ok=True)
-    keys = KeyDir(config.keys_dir).create(passphrase, owner=config.site)
+    keys = KeyDir(config.keys_dir).create(passphrase, owner=config.site, cost=KDF_COSTS[args.kdf])
     write_atomic(config.anchor_path, anchor_to_bytes(anchor), mode=0o644)
     store = Store(config.database_url)
     migrate(store)

@@ -27,7 +27,6 @@ __all__ = ["build_parser", "main"]
 _NODE_COMMAND_MODULES: tuple[str, ...] = (
     "node.cli.keys",
     "node.cli.bundle",
-    "node.cli.demo",
     "node.cli.node_commands",
     "node.collector.cli",
 )

@@ -1,7 +1,7 @@
-"""``muster demo``: walk a batch through the pure cores and say what happened.
+"""``muster demo --cores``: walk a batch through the pure cores and say what happened.
 
-The node and hub builds replace this with the whole province on loopback; until
-then it shows the cores doing the job end to end on one machine, in one process:
+The demo proper (``muster demo``) runs the whole province on loopback; this walk shows
+the cores doing the job end to end in one process, without a network or a database:
 a province PKI; a town node collecting realistic records; an approver authorising
 the batch; a signed, encrypted delta bundle (with an escrow recipient); the district
 hub verifying it in the documented order, checking the authorisation and merging the
@@ -60,14 +60,6 @@ CATEGORIES = (
     "red_army_veteran",
     "military_retiree",
 )
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    demo = sub.add_parser("demo", help="run the demonstration and print what happened")
-    demo.add_argument("--records", type=int, default=120, help="records the town collects")
-    demo.add_argument("--dir", type=Path, default=Path("demo-run"), help="where files go")
-    demo.add_argument("--keep", action="store_true", help="keep the demo directory")
-    demo.set_defaults(func=run)
 
 
 def _say(text: str) -> None:

@@ -1,0 +1,207 @@
+"""``muster demo``: build the province, run the scenario, print the summary, clean up.
+
+The run's life, whatever happens: the directory is prepared (a previous demo's is
+wiped, anything else is refused), the scenario runs step by step, the ledger and the
+summary are written, and every process is stopped — on success, on a failed check,
+on an error, on Ctrl-C and on SIGTERM — unless ``--keep`` asked to leave a successful
+run's province running, in which case the console addresses and demo logins are printed
+with the command that stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import signal
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+from crypto.errors import MusterError
+from hub.demo import slots
+from hub.demo.commands import CommandRunner
+from hub.demo.launcher import HUB_ADMIN, Launcher
+from hub.demo.layout import DemoLayout, pid_alive
+from hub.demo.processes import Supervisor
+from hub.demo.records import PlannedRecord, card_for, plan_collection
+from hub.demo.scenario import Scenario, Step
+from hub.demo.steps_events import revoked, usb
+from hub.demo.steps_review import decisions, review
+from hub.demo.steps_towns import (
+    collect,
+    conflict,
+    duplicate,
+    first_sync,
+    identity_edit,
+    province_up,
+    roles,
+    second_batch,
+    sign_batches,
+)
+from hub.demo.summary import gather_summary
+from hub.demo.topology import Province, Site
+from hub.demo.world import DemoOptions, World
+from node.fsutil import write_atomic
+from protocol.schema import Schema
+
+__all__ = ["default_scenario", "run_demo"]
+
+#: Records the USB town sends on the stick, and the lost laptop holds.
+USB_RECORDS: Final = 2
+LAPTOP_RECORDS: Final = 2
+
+
+def default_scenario() -> Scenario[World]:
+    """The demo's steps, in order (``hub.demo.slots`` holds the ones still to come)."""
+    return Scenario(
+        (
+            Step(name="province", title="set up the province", action=province_up),
+            Step(name="collect", title="towns collect", action=collect),
+            Step(name="authorise", title="approvers authorise", action=sign_batches),
+            Step(name="sync", title="towns sync with districts", action=first_sync),
+            Step(name="conflict", title="two collectors, one record", action=conflict),
+            Step(name="duplicate", title="one person, two towns", action=duplicate),
+            Step(name="identity_edit", title="a name changed without proof", action=identity_edit),
+            Step(name="held", title="second batches held", action=second_batch),
+            Step(name="usb", title="a batch on a USB stick", action=usb),
+            Step(name="revoked", title="a lost laptop sends", action=revoked),
+            Step(name="review", title="districts review (admin API)", action=review),
+            Step(name="decisions", title="decisions come down", action=decisions),
+            Step(name="package_up", title="packages up to the province", action=slots.package_up),
+            Step(name="crosscheck", title="cross-check round", action=slots.crosscheck_round),
+            Step(name="report", title="province report", action=slots.province_report),
+        )
+    )
+
+
+def _plan(province: Province, options: DemoOptions, today: date) -> tuple[PlannedRecord, ...]:
+    towns = [s for s in province.nodes if s.ident.endswith("-01")]
+    spare = [s for s in province.nodes if not s.ident.endswith("-01")]
+    batches = [("collect", t.ident, options.per_town) for t in towns]
+    batches.append(("usb", towns[-1].ident, USB_RECORDS))
+    batches += [("laptop", s.ident, LAPTOP_RECORDS) for s in spare[:1]]
+    return plan_collection(batches, seed=options.seed, today=today)
+
+
+def _reader_cards(
+    layout: DemoLayout, towns: tuple[Site, ...], plan: tuple[PlannedRecord, ...]
+) -> dict[str, Path]:
+    """Each town's reader holds the card of the first person it collects."""
+    cards: dict[str, Path] = {}
+    for town in towns:
+        first = next(p for p in plan if p.key == f"collect/{town.ident}#1")
+        path = layout.reader_cards(town.ident)
+        path.write_text(json.dumps([card_for(first)], ensure_ascii=False), "utf-8")
+        cards[town.ident] = path
+    return cards
+
+
+def _keep_message(launcher: Launcher, layout: DemoLayout) -> list[str]:
+    lines = ["", "The province keeps running (--keep). Consoles and demo logins:"]
+    for site in launcher.province.hubs:
+        password = launcher.password(site.ident, HUB_ADMIN.login)
+        lines.append(
+            f"  {site.name} {site.ident}: {launcher.url(site.ident)}/console/  "
+            f"login {HUB_ADMIN.login} / {password}"
+        )
+    lines.append("Node UIs (collector zhang.wei, approver li.na, site administrator admin):")
+    for site in launcher.province.nodes:
+        people = ", ".join(
+            f"{p.login} / {launcher.password(site.ident, p.login)}"
+            for p in launcher.people(site.ident)
+        )
+        lines.append(f"  {site.name} {site.ident}: {launcher.url(site.ident)}/  {people}")
+    lines.append(f"Passwords are in {layout.secrets}; logs in {layout.logs}.")
+    lines.append(f"Stop it with: muster demo --stop --dir {layout.root}")
+    return lines
+
+
+async def run_demo(
+    layout: DemoLayout,
+    options: DemoOptions,
+    *,
+    say: Callable[[str], None] = print,
+    scenario: Scenario[World] | None = None,
+) -> int:
+    """Run the demo in ``layout``'s directory; return the exit status (0: every check held).
+
+    Raises:
+        DemoDirError, DemoBusyError: the directory cannot be used.
+        DemoCheckError: a step found something else than it expected (processes stopped).
+        DemoProcessError: a process failed (processes stopped).
+    """
+    started = time.monotonic()
+    layout.prepare()
+    province, schema, today = Province.demo(), Schema.default(), date.today()
+    plan = _plan(province, options, today)
+    towns = tuple(s for s in province.nodes if s.ident.endswith("-01"))
+    supervisor = Supervisor(layout, die_with_parent=not options.keep)
+    # The last resort, should the event loop itself be torn down (a second Ctrl-C).
+    atexit.register(supervisor.kill_all_now)
+    detail = layout.log("demo").open("a", encoding="utf-8")
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    kept = False
+    world: World | None = None
+    say(f"Muster demo in {layout.root}: a province on 127.0.0.1 (logs in {layout.logs})")
+    try:
+        with CommandRunner(layout) as runner:
+            launcher = Launcher(
+                province,
+                layout,
+                runner=runner,
+                supervisor=supervisor,
+                say=lambda text: print(text, file=detail, flush=True),
+                readers=_reader_cards(layout, towns, plan),
+            )
+            world = World(
+                province=province,
+                layout=layout,
+                options=options,
+                launcher=launcher,
+                plan=plan,
+                schema=schema,
+                today=today,
+                note=lambda text: print(text, file=detail, flush=True),
+            )
+            roles(world)
+            ran = await (scenario or default_scenario()).run(world, say=say)
+            world.save_ledger()
+            packaged = any(r.name == "package_up" and r.outcome.available for r in ran)
+            summary = await gather_summary(
+                launcher, packaged=packaged, elapsed_seconds=time.monotonic() - started
+            )
+            body = json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)
+            write_atomic(layout.summary, body.encode("utf-8"), mode=0o644)
+            say("")
+            for line in summary.lines(province, schema):
+                say(line)
+            if options.keep:
+                for line in _keep_message(launcher, layout):
+                    say(line)
+                supervisor.detach()
+                atexit.unregister(supervisor.kill_all_now)
+                kept = True
+    except MusterError:
+        say(f"The demo stopped; the processes' logs are in {layout.logs}")
+        raise
+    finally:
+        if world is not None:
+            world.save_ledger()
+        if not kept:
+            try:
+                await supervisor.stop_all()
+            finally:
+                supervisor.kill_all_now()
+                atexit.unregister(supervisor.kill_all_now)
+        loop.remove_signal_handler(signal.SIGTERM)
+        detail.close()
+    left = [pid for pid in layout.recorded_pids() if pid_alive(pid)] if not kept else []
+    if left:
+        say(f"warning: {len(left)} processes were still running and were killed")
+    return 0

@@ -1,0 +1,48 @@
+"""Step slots the federation, cross-check and reports work fills in.
+
+Each slot is a step of the scenario whose action lives here. Until the machinery it
+needs exists, it says "not available yet" and what is missing — the demo never fakes a
+step. To fill one, replace the body of its function (keep the name and signature: the
+scenario refers to it by name), do the real thing through the same commands and APIs
+an operator would use, check the result with :func:`hub.demo.scenario.check`, record
+the facts the demo's test should verify with ``world.ledger.event(...)``, and return
+:func:`hub.demo.scenario.done` with one line of figures.
+
+- :func:`package_up` (issue 6, upward): every district packages what it merged for its
+  city, every city for the province, each package authorised and receipted; the province
+  then holds every town's records. Once it runs, the summary and the demo's test count the
+  province's own records instead of the districts'.
+- :func:`crosscheck_round` (issue 7): a generated household register imported at a city
+  or the province hub (``muster hub crosscheck import``), problems routed down to the
+  towns of household registration, a collector fixes one, the re-check closes it.
+- :func:`province_report` (issue 8): the province report, XLSX and HTML, written under
+  ``world.layout.reports`` with its path in the line.
+"""
+
+from __future__ import annotations
+
+from hub.demo.scenario import Outcome, not_available
+from hub.demo.world import World
+
+__all__ = ["crosscheck_round", "package_up", "province_report"]
+
+
+async def package_up(world: World) -> Outcome:  # noqa: ARG001 - a slot
+    """Slot: districts → cities → province packages (issue 6, upward)."""
+    return not_available(
+        "hubs do not package for their parents yet (issue 6: hub agents, packages, "
+        "provenance); the summary counts the districts' records meanwhile"
+    )
+
+
+async def crosscheck_round(world: World) -> Outcome:  # noqa: ARG001 - a slot
+    """Slot: one cross-check round (issue 7)."""
+    return not_available(
+        "the cross-check is not wired into the hub yet (issue 7: register import, problems "
+        "routed down, the fix loop)"
+    )
+
+
+async def province_report(world: World) -> Outcome:  # noqa: ARG001 - a slot
+    """Slot: the province report as XLSX and HTML (issue 8)."""
+    return not_available("no report command yet (issue 8: `muster hub report --format xlsx|html`)")
