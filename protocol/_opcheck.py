@@ -165,9 +165,17 @@ def wire_create_values(value: object) -> tuple[tuple[str, Value], ...]:
     if names != sorted(names):
         raise OpError("op entry create values: expected keys in sorted order")
     pairs = tuple(value.items())
-    if _PLAIN_TYPES.issuperset(map(type, value.values())):
+    kinds = list(map(type, value.values()))
+    if _PLAIN_TYPES.issuperset(kinds):
         return pairs
-    return tuple((name, _value(item, name)) for name, item in pairs)
+    # Only the few values that are not text, booleans or null need a look (a census
+    # record holds a list or two and some numbers among forty-odd texts).
+    out = list(pairs)
+    for index, kind in enumerate(kinds):
+        if kind not in _PLAIN_TYPES:
+            name, item = out[index]
+            out[index] = (name, _wire_value(item, name))
+    return tuple(out)
 
 
 def set_value(name: object, value: object) -> Value:
@@ -247,6 +255,13 @@ def _value(value: object, name: str) -> Value:
     kind = type(value)
     if (kind is str and value.isascii()) or value is None or kind is bool:  # type: ignore[attr-defined]
         return value  # type: ignore[return-value]
+    return canonical_value(value, where=f"op value of {name}")
+
+
+def _wire_value(value: object, name: str) -> Value:
+    # Text inside a list is checked by packing, as all text on the wire path is.
+    if type(value) is list and all(type(item) is str for item in value):
+        return tuple(value)
     return canonical_value(value, where=f"op value of {name}")
 
 

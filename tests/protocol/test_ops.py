@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgpack
@@ -318,3 +319,37 @@ def test_a_damaged_entry_is_refused_or_reencodes_to_the_same_bytes(
 def test_arbitrary_input_is_refused_with_op_error_only(item: object) -> None:
     with pytest.raises(OpError):
         Op.from_entry(item)
+
+
+#: Text as msgpack could hand it over, lone surrogates (not encodable) included.
+_any_text = st.text(st.characters(categories=["Cs", "Lo", "Ll"]), max_size=4)
+#: Create values as msgpack hands them over: lists for arrays.
+wire_values = st.dictionaries(
+    st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+    wire_items | st.lists(_any_text, max_size=3) | _any_text,
+    max_size=6,
+)
+
+
+@given(wire_values)
+def test_the_wire_path_takes_exactly_the_create_values_the_constructor_takes(
+    values: dict[str, object],
+) -> None:
+    """The short paths of the wire decoder (text left to packing, only other values
+    looked at) refuse and accept the same values as building the op does."""
+    hlc = Timestamp(wall_ms=1, counter=0, node="370102001-01")
+    common: dict[str, Any] = {"record_id": str(uuid.UUID(int=1, version=4)), "hlc": hlc}
+    entry = Op(kind=OpKind.CREATE, value={}, author="a", site=hlc.node, **common).to_entry()
+    entry[3] = dict(sorted(values.items()))
+    try:
+        built: Op | None = Op(kind=OpKind.CREATE, value=values, author="a", site=hlc.node, **common)
+    except OpError:
+        built = None
+    try:
+        decoded: Op | None = Op.from_entry(entry)
+    except OpError:
+        decoded = None
+    assert (decoded is None) == (built is None)
+    if decoded is not None and built is not None:
+        assert decoded.create_values() == built.create_values()
+        assert decoded.op_id == built.op_id
