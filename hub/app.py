@@ -1,8 +1,9 @@
 """The hub's aiohttp application: ``create_app(config)``.
 
 The app serves the API of docs/api.md and the admin endpoints, and runs
-``config.workers`` pipeline tasks (verify, stage, merge; hub/pipeline.py) for its
-whole life. Services are built in a cleanup context: the store is migrated, the
+``config.workers`` pipeline tasks (verify, stage, merge; hub/pipeline.py) and, when
+``jobs`` is on, the scheduled jobs (hub/jobs.py: packaging, syncing with the parent) for
+its whole life. Services are built in a cleanup context: the store is migrated, the
 hub's keys are unlocked with the passphrase (``--passphrase-file`` or
 ``MUSTER_PASSPHRASE_FILE``), and everything is closed when the app stops.
 """
@@ -22,6 +23,7 @@ from hub.appkeys import CONTEXT, WORKERS
 from hub.config import HubConfig
 from hub.console import mount_console
 from hub.context import HubContext
+from hub.jobs import scheduled_jobs
 from hub.pipeline import run_once
 from hub.runtime import open_context
 
@@ -76,5 +78,6 @@ def create_app(
     app.add_routes(routes)
     app.add_routes(admin_routes)
     app.cleanup_ctx.append(_services(config, context, passphrase))
+    app.cleanup_ctx.append(scheduled_jobs)
     mount_console(app, config)
     return app

@@ -7,6 +7,8 @@
 - ``hub run --config FILE``: the API, the console's services and the pipeline;
 - ``hub import FILE… --data DIR [--process]``: bundles from a USB stick;
 - ``hub process --data DIR``: run the pipeline until no bundle waits;
+- ``hub package``, ``hub status``, ``hub export``, ``hub enroll-parent``: the federation
+  upward (hub/upcli.py); ``root init|certify``: the root's key ceremony (hub/rootcli.py);
 - ``hub audit verify --data DIR``: check the audit log's hash chain;
 - ``hub report …`` and ``hub export-records …``: the reports (hub/reports/cli.py).
 """
@@ -28,22 +30,24 @@ from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
 from hub.demo.cli import register as register_demo
-from hub.escrow import install_escrow
 from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
 from hub.rawstore import store_file
 from hub.reports import cli as report_cli
-from hub.runtime import load_anchor, open_context
+from hub.rootcli import register as register_root
+from hub.runtime import open_context
 from hub.store import Store, migrate
-from hub.trust import install_certificates, install_revocation_list
+from hub.upcli import register_upward
+from hub.upward.enrollment import install_answer
+from hub.upward.transfer import import_receipt, write_receipts
 from node.cli.common import KDF_COSTS, add_kdf_argument
 from node.cli.main import EXIT_INPUT, EXIT_INTERNAL, EXIT_STATE, EXIT_USAGE
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
 from protocol.trust import Role
 from protocol.trust.anchor import anchor_from_bytes, anchor_to_bytes
-from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
+from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request
 
 __all__ = ["register"]
 
@@ -91,6 +95,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("files", nargs="+", type=Path)
     _data_args(imp)
     imp.add_argument("--process", action="store_true", help="then run the pipeline until idle")
+    imp.add_argument(
+        "--receipts-to", type=Path, help="write the receipts for the senders there (USB)"
+    )
     imp.set_defaults(func=_import)
 
     process = cmds.add_parser("process", help="run the pipeline until no bundle waits")
@@ -104,6 +111,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument("--data", type=Path, help="data directory")
     verify.add_argument("--config", type=Path, help="hub.toml (instead of --data)")
     verify.set_defaults(func=_audit_verify)
+    register_upward(cmds)
+    register_root(sub)
 
     report_cli.register(cmds)
 
@@ -165,21 +174,7 @@ def _enroll(args: argparse.Namespace) -> int:
         answer = EnrollmentAnswer.from_bytes(args.answer.read_bytes())
     except OSError as exc:
         raise InputError(f"cannot read {args.answer}") from exc
-    verify_answer(
-        answer,
-        anchor=load_anchor(ctx.config),
-        subject=ctx.site,
-        role=Role.HUB,
-        sign_key=ctx.keys.signing.public_key,
-        age=ctx.keys.age.recipient,
-        at=datetime.now(UTC),
-    )
-    with ctx.store.write() as session:
-        added = install_certificates(session, answer.certificates, source="chain")
-        for crl in answer.crls:
-            install_revocation_list(ctx, session, crl)
-        if answer.escrow is not None:
-            install_escrow(ctx, session, answer.escrow)
+    added = install_answer(ctx, answer, at=datetime.now(UTC))
     print(f"installed {added} certificates; hub {ctx.site} is enrolled")
     return 0
 
@@ -225,7 +220,17 @@ def _drain(ctx: HubContext) -> int:
 def _import(args: argparse.Namespace) -> int:
     ctx = _context(args)
     failures = 0
+    taken: list[int] = []
     for path in args.files:
+        if path.suffix == ".json":  # the parent's receipt for one of our packages
+            try:
+                receipt = import_receipt(ctx, path.read_bytes())
+            except (MusterError, OSError) as exc:
+                print(f"{path}: refused: {getattr(exc, 'message', exc)}", file=sys.stderr)
+                failures += 1
+            else:
+                print(f"{path}: receipt for {receipt.bundle_id}: {receipt.status}")
+            continue
         try:
             down = import_down_file(ctx, path)
         except MusterError as exc:
@@ -256,11 +261,15 @@ def _import(args: argparse.Namespace) -> int:
             failures += 1
             continue
         result = take_in(ctx, stored, source="file")
+        taken.append(result.row_id)
         if result.status == "rejected" and result.error is not None:
             print(f"{path}: rejected: {result.error.message}", file=sys.stderr)
             failures += 1
         else:
             print(f"{path}: {result.status}{' (parked)' if result.parked else ''}")
+    if args.receipts_to is not None:
+        written = write_receipts(ctx, taken, args.receipts_to)
+        print(f"{len(written)} receipts written to {args.receipts_to}")
     if args.process:
         print(f"processed {_drain(ctx)} pipeline steps")
     return 1 if failures else 0

@@ -9,6 +9,7 @@ from hub.config import HubConfig
 from hub.context import HubContext
 from hub.errors import ConfigError
 from hub.store import Store, migrate
+from hub.upward.adminkey import open_admin_key
 from node.keyfiles import KeyDir, read_passphrase
 from protocol.errors import TrustError
 from protocol.trust import TrustAnchor
@@ -30,13 +31,15 @@ def load_anchor(config: HubConfig) -> TrustAnchor:
 
 
 def open_context(config: HubConfig, passphrase: bytes | None = None) -> HubContext:
-    """Migrate the store, unlock the keys and return the process's services.
+    """Migrate the store, unlock the keys (the hub's own administrator key too, when it
+    has one: hub/upward/adminkey.py) and return the process's services.
 
     Raises:
         ConfigError: no anchor; WrongPassphraseError: the passphrase is wrong.
     """
     anchor = load_anchor(config)
-    keys = KeyDir(config.keys_dir).unlock(passphrase or read_passphrase(None))
+    secret = passphrase or read_passphrase(None)
+    keys = KeyDir(config.keys_dir).unlock(secret)
     store = Store(config.database_url)
     migrate(store)
     context = HubContext(
@@ -45,6 +48,7 @@ def open_context(config: HubConfig, passphrase: bytes | None = None) -> HubConte
         keys=keys,
         anchor=anchor,
         worker=f"{os.uname().nodename}:{os.getpid()}",
+        admin_key=open_admin_key(config, secret),
     )
     release_all_on_sqlite(context)
     return context

@@ -7,7 +7,8 @@ itself, with a key kept for that purpose only:
 - subject ``<site>/auto`` (a person id, so it can never send bundles or issue
   certificates: an ``admin`` certificate allows authorising and nothing else);
 - its secret in ``DATA/keys/admin/keystore.json``, sealed under the hub passphrase
-  (Argon2id + secretbox, like the hub's own keys), unlocked with them at start;
+  (Argon2id + secretbox at the cost of the hub's own keystore), made the first time the
+  hub starts and unlocked with the hub's keys at every start;
 - certified by the hub itself (role ``admin``, inside its own jurisdiction), the first
   time the hub packages once it is enrolled. A parent therefore trusts an auto
   authorisation exactly as far as it trusts the hub's key: docs/security.md §4.1.
@@ -18,6 +19,7 @@ Under ``admin`` a person authorises with their own key (``muster hub package
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +27,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from crypto.errors import StateError
+from crypto.errors import KeystoreError, StateError
 from crypto.keystore import KDF_MODERATE, KdfCost
 from crypto.sign import PublicKey, SigningKey
 from hub.audit import append_audit
@@ -83,16 +85,30 @@ def create_admin_key(
     return keys.signing
 
 
-def open_admin_key(config: HubConfig, passphrase: bytes) -> SigningKey | None:
-    """Unlock the auto key, or None when the hub has none (made before federation).
+def open_admin_key(
+    config: HubConfig, passphrase: bytes, *, create: bool = True
+) -> SigningKey | None:
+    """Unlock the auto key; a hub that has none yet makes it now (under ``create``), sealed
+    under the hub passphrase at the cost of the hub's own keystore. None without it.
 
     Raises:
         WrongPassphraseError: the passphrase does not open it.
     """
     directory = admin_key_dir(config)
     if not directory.keystore.exists():
-        return None
+        if not create:
+            return None
+        return create_admin_key(config, passphrase, cost=_hub_cost(config))
     return directory.unlock(passphrase).signing
+
+
+def _hub_cost(config: HubConfig) -> KdfCost:
+    """The Argon2id cost the hub's own keystore was sealed with (the same protection)."""
+    try:
+        kdf = json.loads(KeyDir(config.keys_dir).keystore.read_bytes())["kdf"]
+        return KdfCost(int(kdf["opslimit"]), int(kdf["memlimit"]))
+    except (OSError, ValueError, KeyError, TypeError, KeystoreError):
+        return KDF_MODERATE
 
 
 def certify_auto_key(ctx: HubContext, session: Session, key: PublicKey) -> Certificate:

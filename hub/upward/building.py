@@ -26,7 +26,7 @@ import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
@@ -54,7 +54,7 @@ from protocol.bundle import BundleKind, seal_bundle
 from protocol.entries import Blob, EntryTag, Manifest, encode_entry
 from protocol.trust import Role, authorise, verify_authorisation
 
-__all__ = ["PackageInfo", "authorise_drafts", "build_packages", "seal_package"]
+__all__ = ["PackageInfo", "authorise_drafts", "build_packages", "seal_entries", "seal_package"]
 
 _log = logging.getLogger("muster.hub.upward")
 #: What a package adds per op besides its bytes: op ids in manifests, msgpack framing.
@@ -201,9 +201,6 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     certs = certificates_for(store, [*carried, own])
     crls = crls_below(session, ctx.site)
     blob_ids = list(dict.fromkeys(ref for op in ops for ref in op.blobs))
-    parent = row.recipient
-    stream = up_stream(ctx, session, parent)
-    position = up_position(session, ctx.site, parent)
 
     def entries() -> Iterator[Any]:
         yield from (encode_entry(c) for c in certs)
@@ -215,16 +212,41 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
         for blob in _blobs(ctx, blob_ids):
             yield encode_entry(blob)
 
+    row.batch_id, row.authorised_by = auth.batch_id, signer.subject
+    seal_entries(ctx, session, row, entries(), auth=auth.to_dict())
+    _log.info("package %s: seq %s, %d ops, %s bytes", row.bundle_id, row.seq, len(ops), row.size)
+
+
+def seal_entries(
+    ctx: HubContext,
+    session: Session,
+    row: UpBundle,
+    entries: Iterable[Any],
+    *,
+    auth: dict[str, Any] | None = None,
+) -> None:
+    """Seal ``entries`` as the next bundle of the up stream (of ``row``'s kind), for the
+    draft ``row``: the file first, then the row, the stream position and the audit entry.
+
+    Raises:
+        NotEnrolledError: no certificate of the parent is installed.
+        NoEscrowError: the hub holds no province recovery key.
+        BundleTooLargeError, EntryLimitError: the entries break a bundle limit.
+    """
+    parent = row.recipient
+    stream = up_stream(ctx, session, parent)
+    position = up_position(session, ctx.site, parent)
+    now = ctx.now()
     directory = up_dir(ctx)
     directory.mkdir(parents=True, exist_ok=True)
     ctx.config.scratch_dir.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="package-", dir=ctx.config.scratch_dir)
+    fd, name = tempfile.mkstemp(prefix="up-", dir=ctx.config.scratch_dir)
     staging = Path(name)
     try:
         with os.fdopen(fd, "w+b") as out, tempfile.TemporaryFile(dir=stream.scratch_dir) as spool:
             sealed = seal_bundle(
-                entries(),
-                kind=BundleKind.PACKAGE,
+                entries,
+                kind=BundleKind(row.kind),
                 sender=ctx.site,
                 recipient=parent,
                 seq=position.last_seq + 1,
@@ -235,8 +257,8 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
                 recipients=list(stream.recipients),
                 out=out,
                 spool=spool,
-                schema=ctx.schema.version,
-                auth=auth.to_dict(),
+                schema=ctx.schema.version if row.kind == BundleKind.PACKAGE.value else None,
+                auth=auth,
                 limits=stream.limits,
             )
             out.seek(0)
@@ -249,10 +271,9 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     header = sealed.header
     row.state, row.seq, row.prev = "pending", header.seq, header.prev
     row.bundle_hash, row.size, row.entry_count = sealed.bundle_hash, sealed.size, header.count
-    row.batch_id, row.authorised_by, row.sealed_at = auth.batch_id, signer.subject, now
+    row.sealed_at = now
     position.last_seq, position.last_hash = header.seq, sealed.bundle_hash
-    _audit(ctx, session, row, "package.sealed")
-    _log.info("package %s: seq %d, %d ops, %d bytes", row.bundle_id, header.seq, len(ops), row.size)
+    _audit(ctx, session, row, f"{row.kind}.sealed")
 
 
 def _blobs(ctx: HubContext, blob_ids: Sequence[str]) -> Iterator[Blob]:
