@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -28,6 +28,8 @@ from hub.queries import records_digest
 from hub.rawstore import bundle_path, store_async
 from hub.sites import enrollment_status, submit_enrollment
 from hub.store.models import DownBundle
+from hub.trustflow import verify_down_caller
+from protocol.bundle import BundleKind
 from protocol.errors import BundleTooLargeError, RequestAuthError
 from protocol.requestauth import Caller, verify_request
 from protocol.trust import Receipt
@@ -40,6 +42,7 @@ _MAX_SMALL_BODY: Final = 1 << 20
 _DOWN_PAGE: Final = 100
 
 routes = web.RouteTableDef()
+_Row = TypeVar("_Row")
 
 
 def json_error(error: MusterError, **extra: Any) -> web.Response:
@@ -146,13 +149,41 @@ async def post_bundle(request: web.Request) -> web.Response:
     return _intake_answer(result)
 
 
-def _down_rows(ctx: HubContext, caller: str, after: int) -> list[dict[str, Any]]:
+async def down_caller(request: web.Request, body: bytes = b"") -> tuple[Caller, datetime | None]:
+    """The caller of a down endpoint, and when it was revoked (None: it is not).
+
+    A revoked child still fetches what was sealed for it until then and every trust
+    bundle, so it learns of the revocation (hub/trustflow.py).
+
+    Raises:
+        RequestAuthError, TrustError: unsigned, stale, unknown or untrusted.
+    """
+    ctx = ctx_of(request)
+    return await asyncio.to_thread(
+        verify_down_caller,
+        ctx,
+        request.headers.get("Authorization"),
+        method=request.method,
+        target=request.path_qs,
+        body=body,
+    )
+
+
+def _visible(query: sa.Select[_Row], revoked_at: datetime | None) -> sa.Select[_Row]:
+    if revoked_at is None:
+        return query
+    return query.where(
+        sa.or_(DownBundle.created_at <= revoked_at, DownBundle.kind == BundleKind.TRUST.value)
+    )
+
+
+def _down_rows(
+    ctx: HubContext, caller: str, after: int, revoked_at: datetime | None
+) -> list[dict[str, Any]]:
     with ctx.store.read() as session:
+        query = sa.select(DownBundle).where(DownBundle.recipient == caller, DownBundle.seq > after)
         rows = session.scalars(
-            sa.select(DownBundle)
-            .where(DownBundle.recipient == caller, DownBundle.seq > after)
-            .order_by(DownBundle.seq)
-            .limit(_DOWN_PAGE)
+            _visible(query, revoked_at).order_by(DownBundle.seq).limit(_DOWN_PAGE)
         ).all()
         return [
             {
@@ -168,25 +199,24 @@ def _down_rows(ctx: HubContext, caller: str, after: int) -> list[dict[str, Any]]
 
 @routes.get("/api/v1/down")
 async def list_down(request: web.Request) -> web.Response:
-    caller = await signed_caller(request)
+    caller, revoked_at = await down_caller(request)
     after = whole_number(request.query.get("after", "0"), "after")
-    rows = await asyncio.to_thread(_down_rows, ctx_of(request), caller.subject, after)
+    rows = await asyncio.to_thread(_down_rows, ctx_of(request), caller.subject, after, revoked_at)
     return web.json_response({"bundles": rows})
 
 
 @routes.get("/api/v1/down/{seq}")
 async def get_down(request: web.Request) -> web.StreamResponse:
-    caller = await signed_caller(request)
+    caller, revoked_at = await down_caller(request)
     ctx = ctx_of(request)
     seq = whole_number(request.match_info["seq"], "seq")
 
     def find() -> str | None:
         with ctx.store.read() as session:
-            return session.scalar(
-                sa.select(DownBundle.bundle_hash).where(
-                    DownBundle.recipient == caller.subject, DownBundle.seq == seq
-                )
+            query = sa.select(DownBundle.bundle_hash).where(
+                DownBundle.recipient == caller.subject, DownBundle.seq == seq
             )
+            return session.scalar(_visible(query, revoked_at))
 
     digest = await asyncio.to_thread(find)
     if digest is None:
@@ -198,7 +228,7 @@ async def get_down(request: web.Request) -> web.StreamResponse:
 @routes.post("/api/v1/receipts")
 async def post_receipt(request: web.Request) -> web.Response:
     body = await small_body(request)
-    caller = await signed_caller(request, body)
+    caller, _revoked_at = await down_caller(request, body)
     ctx = ctx_of(request)
     receipt = Receipt.from_bytes(body)
     receipt.verify_signature(caller.certificate.sign_key)

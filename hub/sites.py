@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
 from hub.context import HubContext, get_state, set_state
-from hub.downward import queue_down
 from hub.errors import AlreadyDecidedError, NotFoundError
 from hub.escrow import escrow_statement
 from hub.store.models import CertificateRow, EnrollmentRow, RevocationRow
 from hub.trust import install_certificates, install_revocation_list
-from protocol.bundle import BundleKind
+from hub.trustflow import trust_down
 from protocol.divisions import contains
-from protocol.errors import NameConstraintError, TrustError
+from protocol.errors import NameConstraintError
 from protocol.trust import (
     Certificate,
     RevocationList,
@@ -312,21 +311,7 @@ def revoke(ctx: HubContext, serial: str, *, reason: RevocationReason, by: str) -
             ],
         )
         install_revocation_list(ctx, session, crl)
-        children = sorted(
-            set(
-                session.scalars(
-                    sa.select(CertificateRow.subject).where(
-                        CertificateRow.issuer == ctx.site,
-                        CertificateRow.role.in_([Role.NODE.value, Role.HUB.value]),
-                    )
-                )
-            )
-        )
-        for child in children:
-            try:
-                queue_down(ctx, session, recipient=child, kind=BundleKind.TRUST, entries=[crl])
-            except (NotFoundError, TrustError):
-                continue
+        children = trust_down(ctx, session, [crl])
         append_audit(
             session,
             at=now,

@@ -39,6 +39,7 @@ from hub.audit import append_audit
 from hub.context import HubContext
 from hub.rawstore import bundle_path
 from hub.store.models import UpBundle
+from hub.trustflow import crls_waiting, mark_crls_sent
 from hub.upward.adminkey import AdminSigner, auto_signer
 from hub.upward.oplog import Cursor, LoggedOp, get_cursor, ops_between, set_cursor
 from hub.upward.parent import require_parent, up_dir, up_position, up_stream
@@ -118,6 +119,8 @@ def build_packages(ctx: HubContext, *, signer: AdminSigner | None = None) -> lis
             parent = require_parent(ctx, session)
             cursor = get_cursor(session)
             plan = _plan(ctx, session, cursor)
+            if plan is None and _crls_wait(ctx, session):
+                plan = (0, cursor)  # a revocation goes up even with no op to carry it
             if plan is None:
                 session.rollback()
                 return made
@@ -171,6 +174,12 @@ def authorise_drafts(ctx: HubContext, signer: AdminSigner) -> list[PackageInfo]:
             sealed.append(_info(row))
 
 
+def _crls_wait(ctx: HubContext, session: Session) -> bool:
+    """A revocation list below is newer than the last sent up, and no draft will carry it."""
+    draft = session.scalar(sa.select(UpBundle.bundle_id).where(UpBundle.state == "draft").limit(1))
+    return draft is None and crls_waiting(ctx, session)
+
+
 def _scan(session: Session, start: Cursor, end: Cursor) -> list[LoggedOp]:
     """The package's ops without their bytes (the entries read them again as they go)."""
     return [replace(op, raw=b"") for op in ops_between(session, start, end)]
@@ -200,6 +209,7 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     verify_authorisation(auth, op_ids=op_ids, store=store, origin=ctx.site, role=Role.ADMIN)
     certs = certificates_for(store, [*carried, own])
     crls = crls_below(session, ctx.site)
+    mark_crls_sent(session, crls)
     blob_ids = list(dict.fromkeys(ref for op in ops for ref in op.blobs))
 
     def entries() -> Iterator[Any]:

@@ -11,8 +11,9 @@ A run:
    the upload and ``acknowledged`` only once the hub's receipt has been verified and
    stored. A rejection stops the uploads (later bundles would only wait behind it);
 2. fetches the down bundles after the last one applied, and applies each once
-   (:mod:`node.services.inbox`); one that fails its checks is refused with a signed
-   ``rejected`` receipt and stops the downloads;
+   (:mod:`node.services.inbox`), even after a rejected upload (the revocation list
+   that explains it may be waiting); one that fails its checks is refused with a
+   signed ``rejected`` receipt and stops the downloads;
 3. posts our receipts for applied down bundles that the hub has not had yet.
 
 A dropped connection is retried (:mod:`node.services.client`); a run that still fails
@@ -122,14 +123,17 @@ async def run_sync(port: SyncPort, client: HubClient) -> SyncReport:
             rejected += 1
             error = f"bundle seq {item.seq} was rejected by the hub"
             break
+    # Downloads run even after a rejected upload: a decision, or the revocation list that
+    # explains the rejection, may be waiting.
     after = port.down_after()
-    while error is None:
+    refused = False
+    while not refused:
         listing = await client.list_down(after)
         for entry in listing:
             refusal = await _down(port, client, entry)
             downloaded += 1
             if isinstance(refusal, str):
-                error = refusal
+                error, refused = error or refusal, True
                 break
             applied += refusal
             after = max(after, entry.seq)

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from crypto.age import AgeIdentity
+from crypto.errors import MusterError
 from crypto.keystore import KDF_INTERACTIVE
 from hub.app import create_app
 from hub.config import HubConfig
@@ -33,6 +34,8 @@ from hub.escrow import install_escrow
 from hub.fromparent import ParentDownPort
 from hub.store import Store, migrate
 from hub.trust import install_certificates
+from hub.upward.building import build_packages
+from hub.upward.port import HubSyncPort
 from node.services import NodeServices, init_node
 from node.services.client import HubClient, RetryPolicy
 from node.services.sync import run_sync
@@ -42,8 +45,9 @@ from protocol.trust import Certificate, Role, issue_certificate
 from protocol.trust.anchor import anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 from protocol.trust.escrow import EscrowStatement, issue_escrow
-from tests.node.core.helpers import Clock
-from tests.pki import NOW, YEAR, Pki, serial_for
+from tests.hub.helpers import drain
+from tests.node.core.helpers import APPROVER, COLLECTOR, Clock
+from tests.pki import NOW, YEAR, Pki, seeded_key, serial_for
 
 PASSPHRASE = b"tree node passphrase"
 TODAY = date(2026, 11, 29)
@@ -60,6 +64,11 @@ NODES: dict[str, str] = {
     "370102001-12": "district",
     "370102002-11": "district",
     "370103001-11": "other_district",
+}
+#: Clean bundles from below merge without review at every level.
+AUTO: dict[str, dict[str, Any]] = {
+    "city": {"auto_approve_levels": ("county",)},
+    "province": {"auto_approve_levels": ("city",)},
 }
 PROVINCE_ADMIN = "370000/zhao.min"
 CITY_ADMIN = "370100/qian.li"
@@ -108,15 +117,21 @@ class Tree:
     servers: dict[str, TestServer] = field(default_factory=dict)
     nodes: dict[str, NodeServices] = field(default_factory=dict)
     node_certs: dict[str, Certificate] = field(default_factory=dict)
+    #: The last cycle's failed node syncs.
+    errors: dict[str, Exception] = field(default_factory=dict)
 
     def url(self, hub: str) -> str:
         return str(self.servers[hub].make_url(""))
 
-    async def sync_hub(self, name: str) -> SyncReport:
-        """One down sync of a hub with its parent, over HTTP."""
+    async def sync_hub(self, name: str, *, package: bool = True) -> SyncReport:
+        """One sync of a hub with its parent over HTTP: its packages up (built first), the
+        parent's down bundles down, receipts both ways; then the parent processes what
+        it received."""
         ctx = self.hubs[name]
         parent = HUBS[name][2]
         assert parent is not None
+        if package:
+            await asyncio.to_thread(build_packages, ctx)
         async with HubClient(
             self.url(parent),
             subject=ctx.site,
@@ -124,18 +139,33 @@ class Tree:
             now=ctx.now,
             retry=RetryPolicy(attempts=1),
         ) as client:
-            return await run_sync(ParentDownPort(ctx), client)
+            report = await run_sync(HubSyncPort(ctx, ParentDownPort(ctx)), client)
+        await asyncio.to_thread(drain, self.hubs[parent])
+        return report
 
     async def sync_node(self, node_id: str) -> SyncReport:
-        return await asyncio.to_thread(self.nodes[node_id].sync_now)
+        report = await asyncio.to_thread(self.nodes[node_id].sync_now)
+        await asyncio.to_thread(drain, self.hubs[NODES[node_id]])
+        return report
 
     async def cycle(self) -> None:
-        """One sync cycle, top down: the city, the districts, then every node."""
-        await self.sync_hub("city")
-        for name in ("district", "other_district"):
-            await self.sync_hub(name)
+        """One sync cycle: every party syncs, bottom up (what was sent climbs to the
+        province), then top down (what was sent down reaches every node)."""
+        self.errors.clear()
+        await self._nodes()
+        for name in ("district", "other_district", "city", "city", "district", "other_district"):
+            try:
+                await self.sync_hub(name)
+            except MusterError as exc:  # a revoked hub cannot package: noted, not fatal
+                self.errors[name] = exc
+        await self._nodes()
+
+    async def _nodes(self) -> None:
         for node_id in self.nodes:
-            await self.sync_node(node_id)
+            try:
+                await self.sync_node(node_id)
+            except MusterError as exc:  # noted, not fatal
+                self.errors[node_id] = exc
 
     def close(self) -> None:
         for services in self.nodes.values():
@@ -148,7 +178,15 @@ def _hub(tree: Tree, name: str) -> HubContext:
     site, party, _parent = HUBS[name]
     data = tree.root / name
     url = f"sqlite:///{tree.root / (name + '.db')}"
-    config = HubConfig(data_dir=data, site=site, db_url=url, cookie_secure=False, workers=0)
+    config = HubConfig(
+        data_dir=data,
+        site=site,
+        db_url=url,
+        cookie_secure=False,
+        workers=0,
+        package_authorisation="auto",
+        **AUTO.get(name, {}),
+    )
     store = Store(url)
     migrate(store)
     ctx = HubContext(
@@ -158,6 +196,7 @@ def _hub(tree: Tree, name: str) -> HubContext:
         anchor=tree.pki.anchor,
         now=tree.clock,
         worker=f"test-{name}",
+        admin_key=seeded_key(f"auto {site}"),
     )
     with store.write() as session:
         install_certificates(session, tree.pki.certificates(), source="chain")
@@ -206,8 +245,16 @@ def _node(tree: Tree, node_id: str) -> NodeServices:
         certificates=(cert, *(c for c in chain if c is not None)), escrow=tree.escrow
     )
     services.enroll(answer.to_bytes())
+    services.create_account(*COLLECTOR[:2], "collector", COLLECTOR[2])
+    services.create_account(*APPROVER[:2], "approver", APPROVER[2])
+    approver = _certify(
+        tree, EnrollmentRequest.from_bytes(services.approver_request(APPROVER[0])), district
+    )
+    services.install_approver_certificate(
+        EnrollmentAnswer(certificates=(approver, *answer.certificates[1:])).to_bytes()
+    )
     with tree.hubs[district].store.write() as session:
-        install_certificates(session, [cert], source="issued")
+        install_certificates(session, [cert, approver], source="issued")
     tree.node_certs[node_id] = cert
     return services
 
@@ -248,8 +295,9 @@ def baseline_rows(towns: Iterable[tuple[str, int]], *, seed: int = 1) -> list[di
     rows = []
     for town, count in towns:
         for _ in range(count):
-            record = realistic_record(rng, category="retired_soldier", division_code=town,
-                                      today=TODAY)  # fmt: skip
+            record = realistic_record(
+                rng, category="retired_soldier", division_code=town, today=TODAY
+            )
             rows.append({key: record[key] for key in BASELINE_HEADERS})
     return rows
 
