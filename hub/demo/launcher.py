@@ -26,11 +26,12 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from crypto.errors import MusterError
 from hub.config import CONFIG_FILE, HubConfig
 from hub.demo.ceremony import Ceremony
 from hub.demo.commands import CommandRunner
@@ -41,7 +42,7 @@ from hub.demo.processes import Supervisor, muster_command
 from hub.demo.topology import Province, Site
 from node.fsutil import write_atomic
 
-__all__ = ["HUB_ADMIN", "NODE_PEOPLE", "Launcher", "Person"]
+__all__ = ["HUB_ADMIN", "NODE_PEOPLE", "Launcher", "Person", "together"]
 
 #: Seconds a process may take to answer after it starts (imports, key unlock, migrations).
 START_TIMEOUT: Final = 120.0
@@ -73,6 +74,33 @@ def _approver(node_id: str) -> Person:
     base = next(p for p in NODE_PEOPLE if p.role == "approver")
     machine = node_id.rsplit("-", 1)[1]
     return base if machine == "01" else dataclasses.replace(base, login=f"{base.login}{machine}")
+
+
+def _first_failure(group: BaseExceptionGroup[Exception]) -> Exception:
+    """The first failure of a task group, a Muster error if there is one (one line, no trace)."""
+    leaves: list[Exception] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, BaseExceptionGroup):
+            pending.extend(item.exceptions)
+        elif isinstance(item, Exception):
+            leaves.append(item)
+    return next((e for e in leaves if isinstance(e, MusterError)), leaves[0])
+
+
+async def together(*work: Coroutine[Any, Any, object]) -> None:
+    """Run ``work`` at once; the first failure cancels the rest and is raised alone.
+
+    Raises:
+        Exception: the first failure (a Muster error if any failed so).
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in work:
+                group.create_task(item)
+    except ExceptionGroup as failed:
+        raise _first_failure(failed) from None
 
 
 class Launcher:
@@ -182,9 +210,7 @@ class Launcher:
             await self.add_collectors(site.ident)
             self._say(f"node {site.ident} running ({time.monotonic() - started:.1f} s)")
 
-        async with asyncio.TaskGroup() as group:
-            for site in self.province.sites:
-                group.create_task(hub(site) if site.is_hub else node(site))
+        await together(*(hub(s) if s.is_hub else node(s) for s in self.province.sites))
 
     # -- hubs ---------------------------------------------------------------------------
 
@@ -425,7 +451,3 @@ class Launcher:
             "--port", str(self.ports[ident]),
         ]  # fmt: skip
         await self._start(f"node-{ident}", argv, self.url(ident) + "/login")
-
-    async def restart(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
-        await self.stop(name)
-        await start()

@@ -47,18 +47,35 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> tuple[int, ...]:
-    """``count`` distinct TCP ports free on ``host`` now (held open together while chosen)."""
-    held: list[socket.socket] = []
+def _ephemeral_range() -> range:
     try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((host, 0))
-            held.append(sock)
-        return tuple(s.getsockname()[1] for s in held)
-    finally:
-        for sock in held:
-            sock.close()
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> tuple[int, ...]:
+    """``count`` distinct TCP ports free on ``host`` now, below the ephemeral range.
+
+    The demo binds them seconds to a minute later; ports the kernel hands out for
+    outgoing connections and ``bind(0)`` come from the ephemeral range, so choosing
+    below it keeps other programs from taking them meanwhile.
+    """
+    ephemeral = _ephemeral_range()
+    candidates = [p for p in range(20000, 32768) if p not in ephemeral]
+    secrets.SystemRandom().shuffle(candidates)
+    chosen: list[int] = []
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        chosen.append(port)
+        if len(chosen) == count:
+            return tuple(chosen)
+    raise DemoBusyError(f"no {count} free ports on {host} between 20000 and 32767")
 
 
 @dataclass(frozen=True, slots=True)

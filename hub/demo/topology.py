@@ -48,8 +48,8 @@ class Site:
             if self.kind is SiteKind.HUB:
                 if len(self.ident) != 6 or level_of(self.ident) is Level.TOWN:
                     raise TopologyError(f"hub {self.ident!r}: expected a 6-digit division code")
-            else:
-                parse_node_id(self.ident)
+            elif parse_node_id(self.ident).site_code == self.ident:
+                raise TopologyError(f"node {self.ident!r}: expected a node id like 370102001-01")
         except DivisionCodeError as exc:
             raise TopologyError(f"site {self.ident!r}: {exc.message}") from exc
         if not self.name.strip():

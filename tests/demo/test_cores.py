@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from node.cli.main import main
 
 
-def test_the_demo_walks_a_batch_through_the_cores(tmp_path: Path, capsys) -> None:
+def test_the_demo_walks_a_batch_through_the_cores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["demo", "--cores", "--records", "24", "--dir", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "24 create ops; validation problems: 0" in out
