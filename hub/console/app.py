@@ -17,6 +17,10 @@ Pages (docs/hub.md, "Console"):
 | accounts | ``/accounts`` and its actions | admins |
 | audit | ``/audit``, ``/audit/verify`` | admins, auditors |
 | status | ``/status`` | everyone |
+| dashboard | ``/dashboard``, ``…/settings``, ``…/report``, ``…/export`` | everyone; admins |
+
+The dashboard's templates, catalogs and chart files come from the reports
+(``node.reports``: the shared partials and ECharts; ``hub.reports``: the pages).
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from aiohttp import web
 
 from hub.appkeys import CONTEXT
 from hub.config import HubConfig
+from hub.console import dashboard, dashboardreport
 from hub.console.appkeys import CONTEXT_SOURCE, JOB_BOARD, ContextSource
 from hub.console.auth import ConsoleAuthenticator, ConsoleSessions
+from hub.console.crosscheckview import Background
 from hub.console.jobs import JobBoard
-from hub.console.pages import accounts, audit, inbox, records, review, sites, status
+from hub.console.pages import accounts, audit, crosscheck, inbox, records, review, sites, status
+from hub.console.pages.crosscheck import CROSSCHECK_JOBS
 from hub.context import HubContext
 from node.web.kit import SessionStore, WebConfig, create_kit_app
 from node.web.kit.sessions import TokenSource
@@ -40,6 +47,8 @@ from node.web.kit.sessions import TokenSource
 __all__ = ["CONSOLE_PACKAGE", "CONSOLE_PREFIX", "create_console", "mount_console", "web_config_for"]
 
 CONSOLE_PACKAGE: Final = "hub.console"
+#: Packages whose templates and catalogs the console uses besides its own (the reports').
+REPORT_PACKAGES: Final = ("node.reports", "hub.reports")
 #: Where the console is mounted in the hub's app.
 CONSOLE_PREFIX: Final = "/console/"
 #: The console's cookies are named apart from the node UI's (cookies ignore ports).
@@ -92,14 +101,17 @@ def create_console(
         config=web_config_for(config),
         authenticator=ConsoleAuthenticator(context),
         sessions=sessions or ConsoleSessions(context),
-        packages=(CONSOLE_PACKAGE,),
+        packages=(*REPORT_PACKAGES, CONSOLE_PACKAGE),
         home_route="inbox",
         clock=clock,
         tokens=tokens,
     )
     app[CONTEXT_SOURCE] = context
     app[JOB_BOARD] = jobs or JobBoard()
-    for area in (inbox, review, records, sites, accounts, audit, status):
+    app[CROSSCHECK_JOBS] = Background()
+    app.on_cleanup.append(_finish_crosscheck_jobs)
+    areas = (inbox, review, records, sites, accounts, audit, status)
+    for area in (*areas, dashboard, dashboardreport, crosscheck):
         area.add_routes(app.router)
     return app
 
@@ -131,6 +143,11 @@ def mount_console(
     root.router.add_get(CONSOLE_PREFIX.rstrip("/"), _to_console)
     root.add_subapp(CONSOLE_PREFIX, console)
     return console
+
+
+async def _finish_crosscheck_jobs(app: web.Application) -> None:
+    """An import or check running in a thread finishes before the hub stops."""
+    await app[CROSSCHECK_JOBS].wait()
 
 
 async def _to_console(_request: web.Request) -> web.StreamResponse:

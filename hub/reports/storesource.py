@@ -1,12 +1,15 @@
-"""The hub store as a :class:`~hub.reports.source.ReportSource` (docs/reports.md §8).
+"""The hub store as a :class:`~node.reports.source.ReportSource` (docs/reports.md §8).
 
 Every count is a ``GROUP BY`` over ``report_facts`` (one short row per live
 record, kept by :mod:`hub.reports.storefacts`), the bundles and the quality
 tables; no record's values are read. A source answers for one *scope*: the
-hub's own code, or the division an account is limited to. Records are in a
-scope when the node that collected them is (as everywhere in the console);
-they count under their household town, so a person registered elsewhere is
-counted apart as *outside*.
+hub's own code, or a division inside it (an account's, or one a dashboard
+drills down to). People count under their household town wherever they were
+collected, so a region's figures are the same in its own dashboard and in the
+table one level up; the whole hub's report also counts, apart, the people its
+nodes collected whose household lies outside it. Reports hold aggregates only,
+so this is no wider than what an account may see of records (their collecting
+site).
 
 Expected people: the records a baseline import created (the campaign's
 starting list, from the national system) per household town and category,
@@ -95,13 +98,13 @@ class StoreSource:
             refresh_facts(ctx)
 
     def _mine(self, column: Any) -> Any:
-        """The scope's filter on a site column (none for the whole hub)."""
+        """The scope's filter on a division-code column (none for the whole hub)."""
         return sa.true() if self._whole else column.like(f"{self.prefix}%")
 
     def _collected(self) -> Any:
         """The scope's facts rows of collected people (not baseline records still unseen)."""
         return sa.and_(
-            self._mine(FactsRow.site),
+            self._mine(FactsRow.region),
             sa.or_(FactsRow.baseline.is_(False), FactsRow.collected_on.is_not(None)),
         )
 
@@ -113,7 +116,7 @@ class StoreSource:
                 code
                 for (code,) in session.execute(
                     sa.select(FactsRow.region)
-                    .where(self._mine(FactsRow.site), sa.func.length(FactsRow.region) == _TOWN)
+                    .where(self._mine(FactsRow.region), sa.func.length(FactsRow.region) == _TOWN)
                     .group_by(FactsRow.region)
                 )
             }
@@ -158,7 +161,7 @@ class StoreSource:
         with self.ctx.store.read() as session:
             for region, categories, count in session.execute(
                 sa.select(FactsRow.region, FactsRow.categories, sa.func.count())
-                .where(self._mine(FactsRow.site), FactsRow.baseline.is_(True))
+                .where(self._mine(FactsRow.region), FactsRow.baseline.is_(True))
                 .group_by(FactsRow.region, FactsRow.categories)
             ):
                 people[region] = people.get(region, 0) + int(count)
@@ -257,7 +260,8 @@ class StoreSource:
     def quality_items(self) -> Iterable[QualityItem]:
         since = datetime.combine(self.today - timedelta(days=RECENT_DAYS), time(), tzinfo=UTC)
         with self.ctx.store.read() as session:
-            return quality_rows(session, self.prefix, since)
+            items = quality_rows(session, jurisdiction_prefix(self.ctx.site), since)
+        return items if self._whole else [i for i in items if i.region.startswith(self.prefix)]
 
     def campaign(self) -> Campaign:
         with self.ctx.store.read() as session:

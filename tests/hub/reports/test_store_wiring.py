@@ -114,13 +114,17 @@ def test_quality_queues_come_from_staging_and_review(hub: HubContext, loaded: Lo
     }
 
 
-def test_a_scope_sees_its_own_town_only(hub: HubContext, loaded: Loaded) -> None:
+def test_a_scope_counts_the_people_registered_in_it(hub: HubContext, loaded: Loaded) -> None:
     report = build_report(StoreSource(hub, today=TODAY, scope="370102001"), PERIOD, "", today=TODAY)
     assert [r.code for r in report.progress.regions] == ["370102001"]
     root = report.progress.root
+    # a1–a4 merged, a8 waiting in the node's bundle; a5 and a6 count in 370102002.
     assert (root.persons.expected, root.persons.collected, root.persons.merged) == (10, 5, 4)
-    # a5 and a6 live in 370102002 but were collected here: counted apart.
-    assert report.progress.outside.collected == 3
+    assert report.progress.outside.collected == 0
+    other = build_report(StoreSource(hub, today=TODAY, scope="370102002"), PERIOD, "",
+                         today=TODAY)  # fmt: skip
+    assert (other.progress.root.persons.expected, other.progress.root.persons.collected) == (4, 2)
+    assert other.quality.open_total == 0
 
 
 def test_facts_follow_merges_and_a_count_check_rebuilds_them(
