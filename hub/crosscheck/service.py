@@ -229,13 +229,12 @@ def _keep_proposals(session: Session, proposals: Iterable[MatchProposal], source
     wanted = list(proposals)
     if not wanted:
         return 0
-    sites = dict(
-        session.execute(
-            sa.select(RecordRow.record_id, RecordRow.site).where(
-                RecordRow.record_id.in_({p.record_id for p in wanted})
-            )
-        ).tuples()
-    )
+    found = session.execute(
+        sa.select(RecordRow.record_id, RecordRow.site).where(
+            RecordRow.record_id.in_({p.record_id for p in wanted})
+        )
+    ).all()
+    sites: dict[str, str] = {row[0]: row[1] for row in found}
     added = 0
     for proposal in wanted:
         key = (proposal.dataset_id, proposal.row, proposal.record_id)
