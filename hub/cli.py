@@ -29,6 +29,7 @@ from hub.app import create_app
 from hub.audit import verify_audit
 from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
+from hub.crosscheck_cli import register_crosscheck
 from hub.demo.cli import register as register_demo
 from hub.fromparent import import_down_file
 from hub.intake import take_in
@@ -115,6 +116,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     register_root(sub)
 
     report_cli.register(cmds)
+    register_crosscheck(cmds)
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
