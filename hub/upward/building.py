@@ -15,8 +15,11 @@ as ``draft`` until an administrator runs ``muster hub package --authorise``
 (docs/federation.md §2): the ``cert`` entries, the ``crl`` entries issued below, the
 kept ``manifest`` entries that hold the package's ops (a manifest is first made for
 resolution ops that have none), the package's own manifest, the ``op`` entries in log
-order and the ``blob`` entries. The header carries the package's authorisation. The
-file goes to ``DATA/up/<hash>.bundle`` before the row that names it is committed.
+order, the ``blob`` entries, and the collectors' ``answer`` entries that came up from
+below for findings made above (hub/crosscheck/answers.py; answers waiting with no op
+to carry them make a package of their own). The header carries the package's
+authorisation. The file goes to ``DATA/up/<hash>.bundle`` before the row that names it
+is committed.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
 from hub.context import HubContext
+from hub.crosscheck.answers import answers_for_parent, mark_forwarded
 from hub.rawstore import bundle_path
 from hub.store.models import UpBundle
 from hub.trustflow import crls_waiting, mark_crls_sent
@@ -58,6 +62,8 @@ from protocol.trust import Role, authorise, verify_authorisation
 __all__ = ["PackageInfo", "authorise_drafts", "build_packages", "seal_entries", "seal_package"]
 
 _log = logging.getLogger("muster.hub.upward")
+#: Answers from below a package carries at most (about 300 KiB); the rest go in the next.
+_MAX_ANSWERS: Final = 1000
 #: What a package adds per op besides its bytes: op ids in manifests, msgpack framing.
 _OP_OVERHEAD: Final = 64
 _STATES_SEALED: Final = ("pending", "sent", "acknowledged")
@@ -119,8 +125,8 @@ def build_packages(ctx: HubContext, *, signer: AdminSigner | None = None) -> lis
             parent = require_parent(ctx, session)
             cursor = get_cursor(session)
             plan = _plan(ctx, session, cursor)
-            if plan is None and _crls_wait(ctx, session):
-                plan = (0, cursor)  # a revocation goes up even with no op to carry it
+            if plan is None and (_answers_wait(session) or _crls_wait(ctx, session)):
+                plan = (0, cursor)  # a revocation or answers go up even with no op to carry them
             if plan is None:
                 session.rollback()
                 return made
@@ -174,6 +180,12 @@ def authorise_drafts(ctx: HubContext, signer: AdminSigner) -> list[PackageInfo]:
             sealed.append(_info(row))
 
 
+def _answers_wait(session: Session) -> bool:
+    """Answers from below wait to go up, and no draft package will carry them."""
+    draft = session.scalar(sa.select(UpBundle.bundle_id).where(UpBundle.state == "draft").limit(1))
+    return draft is None and bool(answers_for_parent(session, limit=1))
+
+
 def _crls_wait(ctx: HubContext, session: Session) -> bool:
     """A revocation list below is newer than the last sent up, and no draft will carry it."""
     draft = session.scalar(sa.select(UpBundle.bundle_id).where(UpBundle.state == "draft").limit(1))
@@ -211,6 +223,8 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     crls = crls_below(session, ctx.site)
     mark_crls_sent(session, crls)
     blob_ids = list(dict.fromkeys(ref for op in ops for ref in op.blobs))
+    answers = answers_for_parent(session, limit=_MAX_ANSWERS)
+    mark_forwarded(session, [answer_row for answer_row, _entry in answers], at=now)
 
     def entries() -> Iterator[Any]:
         yield from (encode_entry(c) for c in certs)
@@ -221,6 +235,7 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
             yield [EntryTag.OP.value, msgpack.unpackb(op.raw, raw=False)]
         for blob in _blobs(ctx, blob_ids):
             yield encode_entry(blob)
+        yield from (encode_entry(answer) for _row, answer in answers)
 
     row.batch_id, row.authorised_by = auth.batch_id, signer.subject
     seal_entries(ctx, session, row, entries(), auth=auth.to_dict())
