@@ -33,14 +33,9 @@ from tests.hub.crosscheck.wiring import ADMIN as XC_ADMIN
 from tests.hub.crosscheck.wiring import household_mapping, write_register
 from tests.hub.factory import TODAY, DeltaFactory, record_id
 from tests.hub.helpers import drain, submit
-from tests.hub.reports.storedata import Loaded, load_campaign, values_of
+from tests.hub.reports.storedata import Loaded, values_of
 
 PERIOD = parse_period("2026-11")
-
-
-@pytest.fixture
-def loaded(hub: HubContext, deltas: DeltaFactory) -> Loaded:
-    return load_campaign(hub, deltas)
 
 
 def _live(hub: HubContext) -> list[tuple[str, dict[str, object]]]:
