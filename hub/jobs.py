@@ -3,7 +3,8 @@
 :func:`job_specs` lists every job (hub/scheduler.py runs them): the upward ones
 (hub/upward/jobs.py: ``package``, and ``sync`` with the parent, whose down half applies
 and passes on the parent's down bundles: hub/fromparent.py) and the reports' daily
-snapshot (hub/reports/schedule.py: ``report_snapshot``). :func:`scheduled_jobs` is a
+snapshot (hub/reports/schedule.py: ``report_snapshot``) and the cross-check's re-check
+(hub/crosscheck/jobs.py: ``crosscheck_recheck``). :func:`scheduled_jobs` is a
 cleanup context of the hub's app: the jobs run for the app's life when ``jobs`` is on,
 reporting to the console's job board.
 """
@@ -19,6 +20,7 @@ from hub.appkeys import CONTEXT
 from hub.console.appkeys import JOB_BOARD
 from hub.console.jobs import JobBoard
 from hub.context import HubContext
+from hub.crosscheck.jobs import crosscheck_jobs
 from hub.fromparent import ParentDownPort
 from hub.reports.schedule import report_jobs
 from hub.scheduler import HubScheduler, JobSpec
@@ -29,7 +31,7 @@ __all__ = ["job_specs", "scheduled_jobs"]
 
 def job_specs(ctx: HubContext) -> list[JobSpec]:
     """Every scheduled job of a hub."""
-    return [*upward_jobs(ctx, down=ParentDownPort), *report_jobs(ctx)]
+    return [*upward_jobs(ctx, down=ParentDownPort), *report_jobs(ctx), *crosscheck_jobs(ctx)]
 
 
 async def scheduled_jobs(app: web.Application) -> AsyncIterator[None]:
