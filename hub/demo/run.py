@@ -27,7 +27,7 @@ from hub.demo.launcher import HUB_ADMIN, Launcher
 from hub.demo.layout import DemoLayout, pid_alive
 from hub.demo.processes import Supervisor
 from hub.demo.records import PlannedRecord, card_for, plan_collection
-from hub.demo.scenario import Scenario, Step
+from hub.demo.scenario import Outcome, Scenario, Step, done
 from hub.demo.steps_events import revoked, usb
 from hub.demo.steps_review import decisions, review
 from hub.demo.steps_towns import (
@@ -73,7 +73,20 @@ def default_scenario() -> Scenario[World]:
             Step(name="package_up", title="packages up to the province", action=slots.package_up),
             Step(name="crosscheck", title="cross-check round", action=slots.crosscheck_round),
             Step(name="report", title="province report", action=slots.province_report),
+            Step(name="summary", title="province summary", action=summarise),
         )
+    )
+
+
+async def summarise(world: World) -> Outcome:
+    """Gather the summary from the hubs; it is printed after the steps and kept as JSON."""
+    summary = await gather_summary(world.launcher, elapsed_seconds=time.monotonic() - world.started)
+    body = json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)
+    write_atomic(world.layout.summary, body.encode("utf-8"), mode=0o644)
+    world.summary_lines = summary.lines(world.province, world.schema)
+    return done(
+        f"{summary.persons} persons held at the top of the tree; written to "
+        f"{world.layout.summary.name}"
     )
 
 
@@ -100,21 +113,23 @@ def _reader_cards(
 
 
 def _keep_message(launcher: Launcher, layout: DemoLayout) -> list[str]:
+    """What stays running, how to log in, and how to stop it (sites not running are left out)."""
+    running = set(launcher.supervisor.names)
     lines = ["", "The province keeps running (--keep). Consoles and demo logins:"]
     for site in launcher.province.hubs:
-        password = launcher.password(site.ident, HUB_ADMIN.login)
-        lines.append(
-            f"  {site.name} {site.ident}: {launcher.url(site.ident)}/console/  "
-            f"login {HUB_ADMIN.login} / {password}"
-        )
-    lines.append("Node UIs (collector zhang.wei, approver li.na, site administrator admin):")
+        if f"hub-{site.ident}" in running:
+            password = launcher.password(site.ident, HUB_ADMIN.login)
+            lines.append(
+                f"  {site.name} {site.ident}: {launcher.url(site.ident)}/console/  "
+                f"{HUB_ADMIN.login} / {password}"
+            )
+    lines.append("Node UIs (site administrator, collectors, approver):")
     for site in launcher.province.nodes:
-        people = ", ".join(
-            f"{p.login} / {launcher.password(site.ident, p.login)}"
-            for p in launcher.people(site.ident)
-        )
-        lines.append(f"  {site.name} {site.ident}: {launcher.url(site.ident)}/  {people}")
-    lines.append(f"Passwords are in {layout.secrets}; logs in {layout.logs}.")
+        if f"node-{site.ident}" in running:
+            logins = ("admin", *(p.login for p in launcher.people(site.ident)))
+            people = ", ".join(f"{x} / {launcher.password(site.ident, x)}" for x in logins)
+            lines.append(f"  {site.name} {site.ident}: {launcher.url(site.ident)}/  {people}")
+    lines.append(f"The passwords are also in {layout.secrets}; the logs in {layout.logs}.")
     lines.append(f"Stop it with: muster demo --stop --dir {layout.root}")
     return lines
 
@@ -168,19 +183,15 @@ async def run_demo(
                 schema=schema,
                 today=today,
                 note=lambda text: print(text, file=detail, flush=True),
+                started=started,
             )
             roles(world)
-            ran = await (scenario or default_scenario()).run(world, say=say)
+            await (scenario or default_scenario()).run(world, say=say)
             world.save_ledger()
-            packaged = any(r.name == "package_up" and r.outcome.available for r in ran)
-            summary = await gather_summary(
-                launcher, packaged=packaged, elapsed_seconds=time.monotonic() - started
-            )
-            body = json.dumps(summary.to_dict(), ensure_ascii=False, indent=2)
-            write_atomic(layout.summary, body.encode("utf-8"), mode=0o644)
-            say("")
-            for line in summary.lines(province, schema):
-                say(line)
+            if world.summary_lines:
+                say("")
+                for line in world.summary_lines:
+                    say(line)
             if options.keep:
                 for line in _keep_message(launcher, layout):
                     say(line)

@@ -4,7 +4,8 @@ Figures come from the hubs' admin JSON API where it has them (bundles and their 
 findings, resolutions, rejections) and from their stores, opened read-only, for what the
 API does not give (records counted by city and category, bundles by how they came,
 down bundles). Records are counted where they are held at the top: the province hub once
-packages reach it, otherwise the district hubs (the line says which).
+packages reach it (once it holds any record), otherwise the district hubs (the line
+says which).
 """
 
 from __future__ import annotations
@@ -132,15 +133,23 @@ def _categories(data: Any) -> Sequence[str]:
     return [str(c) for c in found] if isinstance(found, list) else []
 
 
-async def gather_summary(
-    launcher: Launcher, *, packaged: bool, elapsed_seconds: float
-) -> ProvinceSummary:
+def _holds_records(database: Path) -> bool:
+    engine = read_only_engine(database)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.execute(sa.text("SELECT count(*) FROM records")).scalar())
+    finally:
+        engine.dispose()
+
+
+async def gather_summary(launcher: Launcher, *, elapsed_seconds: float) -> ProvinceSummary:
     """Ask every hub's admin API, and read their stores, for the summary."""
     province = launcher.province
     hubs = [s.ident for s in province.hubs]
     top: Iterable[str]
-    if packaged:
-        top, counted_at = [province.root.ident], f"the province hub {province.root.ident}"
+    root = province.root.ident
+    if _holds_records(launcher.layout.hub_dir(root) / "hub.db"):
+        top, counted_at = [root], f"the province hub {root}"
     else:
         top = [
             s.ident for s in province.hubs if any(not c.is_hub for c in province.children(s.ident))

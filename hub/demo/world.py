@@ -113,6 +113,10 @@ class World:
     today: date
     note: Callable[[str], None]
     ledger: Ledger = field(default_factory=Ledger)
+    #: When the run began (``time.monotonic()``), for the elapsed time.
+    started: float = 0.0
+    #: The summary block printed after the steps (the last step fills it).
+    summary_lines: list[str] = field(default_factory=list)
 
     @property
     def towns(self) -> tuple[Site, ...]:
@@ -123,15 +127,6 @@ class World:
     def spare_machines(self) -> tuple[Site, ...]:
         """Second machines at a town (the demo's lost laptop)."""
         return tuple(s for s in self.province.nodes if not s.ident.endswith("-01"))
-
-    @property
-    def districts(self) -> tuple[Site, ...]:
-        return tuple(
-            s
-            for s in self.province.hubs
-            if self.province.children(s.ident)
-            and all(not c.is_hub for c in self.province.children(s.ident))
-        )
 
     def planned(self, label: str, node: str | None = None) -> list[PlannedRecord]:
         prefix = f"{label}/" + (f"{node}#" if node else "")

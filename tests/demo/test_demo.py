@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +27,6 @@ import pytest
 import sqlalchemy as sa
 
 from hub.demo.layout import DemoLayout, pid_alive
-from hub.demo.processes import child_environment
 from hub.demo.steps_review import REJECTION_REASON
 from hub.demo.topology import Province
 from node.services import NodeServices
@@ -37,10 +36,10 @@ from node.store.models import RecordRow as NodeRecord
 from protocol.merge import RecordState
 from protocol.ops import STATUS_LIVE
 from protocol.schema import CATEGORY_FIELD
+from tests.demo.helpers import start_demo
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 #: The demo's budget here: it aims at 3 minutes on an idle 2-core machine.
 TIMEOUT_SECONDS = 1200
 PROVINCE = Province.demo()
@@ -65,27 +64,15 @@ class DemoRun:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     layout = DemoLayout(tmp_path_factory.mktemp("demo") / "demo-run")
     started = time.monotonic()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "node.cli.main",
-            "demo",
-            "--records",
-            "3",
-            "--dir",
-            str(layout.root),
-        ],
-        cwd=ROOT,
-        env={**child_environment(), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_SECONDS,
-        check=False,
-    )
+    with start_demo(layout, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            out, err = process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)  # the demo stops its processes, then exits
+            out, err = process.communicate(timeout=120)
     seconds = time.monotonic() - started
     ledger = json.loads(layout.ledger.read_text("utf-8")) if layout.ledger.exists() else {}
-    return DemoRun(done.returncode, done.stdout, done.stderr, layout, ledger, seconds)
+    return DemoRun(process.returncode, out, err, layout, ledger, seconds)
 
 
 def _hub_db(layout: DemoLayout, hub: str) -> sqlite3.Connection:
@@ -121,7 +108,7 @@ def _city(site: str) -> str:
 def test_the_demo_ran_every_step_and_printed_the_summary(demo: DemoRun) -> None:
     assert demo.code == 0, demo.out[-3000:] + demo.err[-3000:]
     steps = [line for line in demo.out.splitlines() if line.startswith("[")]
-    assert len(steps) == 15
+    assert len(steps) == 16
     assert all(f"/{len(steps)}]" in line for line in steps)
     assert not [line for line in steps if "FAILED" in line]
     assert "Province summary" in demo.out

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from hub.demo.errors import DemoBusyError, DemoDirError, DemoProcessError
 from hub.demo.http import wait_until_up
 from hub.demo.layout import MARKER, DemoLayout, free_ports, pid_alive
 from hub.demo.processes import Supervisor, child_environment, stop_recorded
+from tests.demo.helpers import all_dead
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,15 +37,6 @@ def _group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             found.append(int(entry.name))
     return found
-
-
-def _wait_dead(pids: list[int], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(pid_alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -66,7 +57,7 @@ async def test_stopping_a_process_stops_its_whole_group(layout: DemoLayout) -> N
     assert len(members) == 3
     assert layout.recorded_pids() == [info.pid]
     await supervisor.stop("shell")
-    assert _wait_dead(members)
+    assert all_dead(members)
     assert layout.recorded_pids() == []
     assert supervisor.names == ()
 
@@ -78,7 +69,7 @@ async def test_a_process_that_ignores_sigterm_is_killed_after_the_grace(layout: 
     members = _group(info.pid)
     code = await supervisor.stop("stubborn", grace=0.5)
     assert code == -signal.SIGKILL
-    assert _wait_dead(members)
+    assert all_dead(members)
 
 
 def test_a_child_dies_with_the_demo_even_when_the_demo_is_killed(layout: DemoLayout) -> None:
@@ -111,7 +102,7 @@ def test_a_child_dies_with_the_demo_even_when_the_demo_is_killed(layout: DemoLay
         assert pid_alive(child)
         demo.kill()
         demo.wait()
-        assert _wait_dead([child])
+        assert all_dead([child])
     finally:
         demo.kill()
         demo.wait()
@@ -124,7 +115,7 @@ async def test_stop_recorded_stops_what_a_kept_demo_left_running(layout: DemoLay
     info = await supervisor.start("kept", ["sleep", "300"])
     assert [i.pid for i in supervisor.detach()] == [info.pid]
     assert stop_recorded(layout, grace=5) == 1
-    assert _wait_dead([info.pid])
+    assert all_dead([info.pid])
     assert layout.recorded_pids() == []
 
 
