@@ -26,7 +26,8 @@ from hub.errors import NotFoundError
 from hub.intake import IntakeResult, take_in
 from hub.queries import records_digest
 from hub.rawstore import bundle_path, store_async
-from hub.sites import enrollment_status, submit_enrollment
+from hub.rotation import submit_any
+from hub.sites import enrollment_status
 from hub.store.models import DownBundle
 from hub.trustflow import verify_down_caller
 from protocol.bundle import BundleKind
@@ -244,7 +245,7 @@ async def post_receipt(request: web.Request) -> web.Response:
 @routes.post("/api/v1/enrollments")
 async def post_enrollment(request: web.Request) -> web.Response:
     body = await small_body(request)
-    info = await asyncio.to_thread(submit_enrollment, ctx_of(request), body)
+    info = await asyncio.to_thread(submit_any, ctx_of(request), body)
     return web.json_response({"id": info.id, "status": info.state}, status=202)
 
 

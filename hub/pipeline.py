@@ -208,7 +208,7 @@ def _receipts(ctx: HubContext, session: Any, row: BundleRow) -> BundleState:
     count = 0
     with bundle_path(ctx.config.bundles_dir, row.bundle_hash).open("rb") as source:
         opened = open_bundle(
-            source, trust=trust, identities=[ctx.keys.age], limits=ctx.config.limits
+            source, trust=trust, identities=ctx.identities, limits=ctx.config.limits
         )
         for index, raw in enumerate(opened.entries()):
             receipt = decode_entry(raw, index)

@@ -208,7 +208,7 @@ def bundle_creates(
     found: list[dict[str, Any]] = []
     with bundle_path(ctx.config.bundles_dir, row.bundle_hash).open("rb") as source:
         opened = open_bundle(
-            source, trust=trust, identities=[ctx.keys.age], limits=ctx.config.limits
+            source, trust=trust, identities=ctx.identities, limits=ctx.config.limits
         )
         entries = opened.entries()
         try:

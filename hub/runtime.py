@@ -39,7 +39,7 @@ def open_context(config: HubConfig, passphrase: bytes | None = None) -> HubConte
     """
     anchor = load_anchor(config)
     secret = passphrase or read_passphrase(None)
-    keys = KeyDir(config.keys_dir).unlock(secret)
+    keys, retired = KeyDir(config.keys_dir).unlock_all(secret)
     store = Store(config.database_url)
     migrate(store)
     context = HubContext(
@@ -49,6 +49,7 @@ def open_context(config: HubConfig, passphrase: bytes | None = None) -> HubConte
         anchor=anchor,
         worker=f"{os.uname().nodename}:{os.getpid()}",
         admin_key=open_admin_key(config, secret),
+        retired_ages=retired,
     )
     release_all_on_sqlite(context)
     return context

@@ -313,7 +313,7 @@ def run_pass(
     path = bundle_path(ctx.config.bundles_dir, row.bundle_hash)
     with path.open("rb") as source:
         opened = open_bundle(
-            source, trust=trust, identities=[ctx.keys.age], limits=ctx.config.limits
+            source, trust=trust, identities=ctx.identities, limits=ctx.config.limits
         )
         fault("stage.opened")
         if opened.header.auth is None:

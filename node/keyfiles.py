@@ -16,10 +16,11 @@ import getpass
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from crypto.age import AgeRecipient
+from crypto.age import AgeIdentity, AgeRecipient
 from crypto.errors import InputError, KeyFormatError, StateError, UsageError
 from crypto.keys import KeyPair
 from crypto.keystore import KDF_MODERATE, KdfCost, open_keystore, seal_keystore
@@ -27,11 +28,43 @@ from crypto.sign import PublicKey
 from node.fsutil import write_atomic
 
 __all__ = [
+    "RETIRED_SECRET",
     "KeyDir",
     "PassphraseError",
     "read_passphrase",
     "read_recipient_file",
+    "retired_identities",
+    "rotated_secrets",
 ]
+
+#: Keystore secret: the age identities of keys rotated away, one per line (newest first),
+#: kept so bundles sealed to them before the rotation still open.
+RETIRED_SECRET = "retired_age"  # noqa: S105 - a secret's name, not a secret
+_MAX_RETIRED = 8
+
+
+def retired_identities(secrets: Mapping[str, str]) -> tuple[AgeIdentity, ...]:
+    """The retired age identities a keystore's secrets hold (newest first).
+
+    Raises:
+        KeyFormatError: one is malformed.
+    """
+    text = secrets.get(RETIRED_SECRET, "")
+    return tuple(AgeIdentity(line) for line in text.splitlines() if line.strip())
+
+
+def rotated_secrets(new: KeyPair, old: Mapping[str, str]) -> dict[str, str]:
+    """The secrets of a keystore for ``new`` that keep the old age identity as retired
+    (and whatever else the old keystore held, such as a node's store key)."""
+    retired = [KeyPair.from_secrets(old).age, *retired_identities(old)][:_MAX_RETIRED]
+    fresh = new.to_secrets()
+    kept = {k: v for k, v in old.items() if k not in fresh and k != RETIRED_SECRET}
+    return {
+        **kept,
+        **fresh,
+        RETIRED_SECRET: "\n".join(identity.secret_text() for identity in retired),
+    }
+
 
 PASSPHRASE_ENV = "MUSTER_PASSPHRASE_FILE"  # noqa: S105 - the variable's name, not a secret
 _MAX_PASSPHRASE = 1024
@@ -145,6 +178,19 @@ class KeyDir:
         except FileNotFoundError as exc:
             raise UsageError(f"no keystore at {self.keystore}") from exc
         return KeyPair.from_secrets(open_keystore(data, passphrase))
+
+    def unlock_all(self, passphrase: bytes) -> tuple[KeyPair, tuple[AgeIdentity, ...]]:
+        """Open the keystore: the keys, and the age identities of keys rotated away.
+
+        Raises:
+            WrongPassphraseError, KeystoreError, UsageError: as :meth:`unlock`.
+        """
+        try:
+            data = self.keystore.read_bytes()
+        except FileNotFoundError as exc:
+            raise UsageError(f"no keystore at {self.keystore}") from exc
+        secrets = open_keystore(data, passphrase)
+        return KeyPair.from_secrets(secrets), retired_identities(secrets)
 
     def owner(self) -> str | None:
         try:

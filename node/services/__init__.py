@@ -35,6 +35,7 @@ from node.services import accounts as _accounts
 from node.services import approval as _approval
 from node.services import problems as _problems
 from node.services import records as _records
+from node.services import rotation as _rotation
 from node.services import status as _status
 from node.services.audit import append_audit, verify_audit
 from node.services.cards import read_card
@@ -633,13 +634,31 @@ class NodeServices:
             HubUnreachableError, HubResponseError: the hub did not answer usefully.
             TrustError: the answer does not check out (see :meth:`enroll`).
         """
-        url = self.config.parent_url
-        if url is None:
-            raise FormError("no parent_url in node.toml: send the request file on a USB stick")
         if login is None:
             request = (self.config.data_dir / REQUEST_FILE).read_bytes()
         else:
             request = self.approver_request(login)
+        poll = self._ask_parent(request)
+        if poll.status == "refused":
+            return f"refused: {poll.reason}"
+        if poll.status == "approved" and poll.answer is not None:
+            data = json.dumps(poll.answer).encode("utf-8")
+            if login is None:
+                self.enroll(data)
+            else:
+                self.install_approver_certificate(data)
+        return poll.status
+
+    def _ask_parent(self, request: bytes) -> EnrollmentPoll:
+        """Send an enrollment or rotation request to the parent; return its state there.
+
+        Raises:
+            FormError: no ``parent_url`` is configured.
+            HubUnreachableError, HubResponseError: the hub did not answer usefully.
+        """
+        url = self.config.parent_url
+        if url is None:
+            raise FormError("no parent_url in node.toml: send the request file on a USB stick")
         ctx = self._ctx
 
         async def ask() -> EnrollmentPoll:
@@ -655,15 +674,54 @@ class NodeServices:
                 ident = await client.post_enrollment(request)
                 return await client.enrollment(ident)
 
-        poll = asyncio.run(ask())
+        return asyncio.run(ask())
+
+    # -- key rotation ---------------------------------------------------------------------
+
+    def begin_key_rotation(self, passphrase: bytes, *, by: str | None = None) -> bytes:
+        """Make new keys and the rotation request for the parent (node/services/rotation.py).
+
+        Raises:
+            NotEnrolledError: the node has no certificate to vouch for new keys.
+            WrongPassphraseError: the passphrase is wrong.
+        """
+        with self._tx() as session:
+            self._admin(session, by)
+        return _rotation.begin_rotation(self._ctx, passphrase)
+
+    def finish_key_rotation(
+        self, passphrase: bytes, answer: bytes, *, by: str | None = None
+    ) -> EnrollmentState:
+        """Install the parent's answer for the new keys; they become the node's keys.
+        Reopen the services afterwards (this one still holds the old keys).
+
+        Raises:
+            ConflictError: no rotation was begun.
+            TrustError: the answer does not certify the new keys.
+        """
+        with self._tx() as session:
+            actor = self._admin(session, by)
+        return _rotation.finish_rotation(self._ctx, passphrase, answer, actor=actor)
+
+    def rotate_keys_online(self, passphrase: bytes, *, by: str | None = None) -> str:
+        """Begin a rotation (unless one waits), ask the parent, and install its answer;
+        return ``approved`` (reopen the services), ``pending`` or ``refused: <reason>``.
+
+        Raises:
+            FormError: no ``parent_url`` is configured.
+            HubUnreachableError, HubResponseError: the hub did not answer usefully.
+            TrustError: the answer does not check out.
+        """
+        pending = self.config.data_dir / _rotation.ROTATION_FILE
+        request = (
+            pending.read_bytes() if pending.exists() else self.begin_key_rotation(passphrase, by=by)
+        )
+        poll = self._ask_parent(request)
         if poll.status == "refused":
             return f"refused: {poll.reason}"
         if poll.status == "approved" and poll.answer is not None:
-            data = json.dumps(poll.answer).encode("utf-8")
-            if login is None:
-                self.enroll(data)
-            else:
-                self.install_approver_certificate(data)
+            answer = json.dumps(poll.answer).encode("utf-8")
+            self.finish_key_rotation(passphrase, answer, by=by)
         return poll.status
 
     def verify_audit(self) -> int:

@@ -8,6 +8,7 @@ scratch directory of anything a crash left behind.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shutil
 import threading
@@ -20,12 +21,14 @@ from typing import Final
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from crypto.age import AgeIdentity
 from crypto.errors import InputError, KeystoreError
 from crypto.keys import KeyPair
 from crypto.keystore import open_keystore
 from node.collector.card import CardRead
 from node.config import NodeConfig
 from node.errors import ConfigError, StoreError
+from node.keyfiles import retired_identities
 from node.store import migrate, open_engine
 from node.store.models import NodeStateRow
 from protocol.divisions import Divisions
@@ -114,6 +117,8 @@ class NodeContext:
         now: the wall clock (aware UTC); tests pass a fixed one.
         rng: random bytes (batch and bundle ids, record ids, tokens).
         card_source: reads an ID card; None when no reader is configured.
+        retired_ages: age identities of keys rotated away, kept to open bundles sealed to
+            them before the rotation.
     """
 
     config: NodeConfig
@@ -126,6 +131,12 @@ class NodeContext:
     now: Callable[[], datetime] = utc_now
     rng: Callable[[int], bytes] = secrets.token_bytes
     card_source: CardSource | None = None
+    retired_ages: tuple[AgeIdentity, ...] = ()
+
+    @property
+    def identities(self) -> list[AgeIdentity]:
+        """The age identities that open bundles sealed to this node: current key first."""
+        return [self.keys.age, *self.retired_ages]
 
     @property
     def node_id(self) -> str:
@@ -174,8 +185,11 @@ def load_divisions(config: NodeConfig) -> Divisions:
     return Divisions.from_csv_text(text, base=base)
 
 
-def unlock_keystore(config: NodeConfig, passphrase: bytes) -> tuple[KeyPair, bytes]:
-    """Open the node keystore: the node's keys and the store key.
+def unlock_keystore(
+    config: NodeConfig, passphrase: bytes
+) -> tuple[KeyPair, bytes, tuple[AgeIdentity, ...]]:
+    """Open the node keystore: the node's keys, the store key, and the age identities of
+    keys rotated away (node/services/rotation.py).
 
     Raises:
         WrongPassphraseError: the passphrase is wrong.
@@ -191,7 +205,7 @@ def unlock_keystore(config: NodeConfig, passphrase: bytes) -> tuple[KeyPair, byt
         store_key = bytes.fromhex(found[STORE_KEY_SECRET])
     except (KeyError, ValueError) as exc:
         raise KeystoreError("keystore: the store key is missing or malformed") from exc
-    return KeyPair.from_secrets(found), store_key
+    return KeyPair.from_secrets(found), store_key, retired_identities(found)
 
 
 def read_anchor(path: Path) -> TrustAnchor:
@@ -225,7 +239,7 @@ def open_node(
         StoreError: the store cannot be opened with the key, or cannot be migrated.
     """
     config = NodeConfig.load(data_dir, environ)
-    keys, store_key = unlock_keystore(config, passphrase)
+    keys, store_key, retired = unlock_keystore(config, passphrase)
     anchor = read_anchor(config.anchor_path)
     engine = open_engine(config.store_path, store_key)
     migrate(engine)
@@ -242,9 +256,10 @@ def open_node(
     last = Timestamp.decode(state.hlc_last) if state.hlc_last else None
     if card_source is None and config.collector is not None:
         card_source = _reader_source(config)
-    return build_context(
+    context = build_context(
         config, keys, engine, anchor, now=now, rng=rng, last=last, card_source=card_source
     )
+    return dataclasses.replace(context, retired_ages=retired)
 
 
 def build_context(

@@ -96,7 +96,7 @@ def _open(ctx: NodeContext, data: bytes, parent: str) -> _Opened:
     opened = open_bundle(
         io.BytesIO(data),
         trust=CertificateTrust(trust, ctx.now()),
-        identities=[ctx.keys.age],
+        identities=ctx.identities,
         limits=limits,
     )
     header = opened.header

@@ -167,6 +167,25 @@ class Tree:
             except MusterError as exc:  # noted, not fatal
                 self.errors[node_id] = exc
 
+    def reopen_node(self, node_id: str) -> NodeServices:
+        """Close and open a node again (after a key rotation: it runs on its new keys)."""
+        self.nodes[node_id].close()
+        opened = NodeServices.open(self.root / f"node-{node_id}", PASSPHRASE, now=self.clock)
+        ctx = opened.context
+        url = self.url(NODES[node_id])
+        self.nodes[node_id] = NodeServices(replace(ctx, config=replace(ctx.config, parent_url=url)))
+        return self.nodes[node_id]
+
+    async def restart_hub(self, name: str, ctx: HubContext) -> None:
+        """Serve ``ctx`` in place of the hub's old context (new keys after a rotation)."""
+        port = self.servers[name].port
+        await self.servers[name].close()
+        self.hubs[name].store.dispose()
+        self.hubs[name] = ctx
+        server = TestServer(create_app(ctx.config, context=ctx), port=port)
+        await server.start_server()
+        self.servers[name] = server
+
     def close(self) -> None:
         for services in self.nodes.values():
             services.close()
