@@ -12,15 +12,17 @@ the facts the demo's test should verify with ``world.ledger.event(...)``, and re
   city, every city for the province, each package authorised and receipted; the province
   then holds every town's records. Once it runs, the summary and the demo's test count the
   province's own records instead of the districts'.
-- :func:`crosscheck_round` (issue 7): a generated household register imported at a city
-  or the province hub (``muster hub crosscheck import``), problems routed down to the
-  towns of household registration, a collector fixes one, the re-check closes it.
+- :func:`crosscheck_round` (issue 7, filled: hub/demo/steps_crosscheck.py): a generated
+  household register imported at a district hub (``muster hub crosscheck import``),
+  problems routed down to the town of household registration, a collector fixes one and
+  answers one, the re-check closes the fix and the answer is accepted.
 - :func:`province_report` (issue 8): the province report, XLSX and HTML, written under
   ``world.layout.reports`` with its path in the line.
 """
 
 from __future__ import annotations
 
+from hub.demo import steps_crosscheck
 from hub.demo.scenario import Outcome, not_available
 from hub.demo.world import World
 
@@ -35,12 +37,9 @@ async def package_up(world: World) -> Outcome:  # noqa: ARG001 - a slot
     )
 
 
-async def crosscheck_round(world: World) -> Outcome:  # noqa: ARG001 - a slot
-    """Slot: one cross-check round (issue 7)."""
-    return not_available(
-        "the cross-check is not wired into the hub yet (issue 7: register import, problems "
-        "routed down, the fix loop)"
-    )
+async def crosscheck_round(world: World) -> Outcome:
+    """One cross-check round (issue 7): hub/demo/steps_crosscheck.py."""
+    return await steps_crosscheck.crosscheck_round(world)
 
 
 async def province_report(world: World) -> Outcome:  # noqa: ARG001 - a slot

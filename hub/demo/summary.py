@@ -47,6 +47,8 @@ class ProvinceSummary:
     bundles_up: tuple[tuple[str, int], ...]
     bundles_down: tuple[tuple[str, int], ...]
     elapsed_seconds: float
+    #: Cross-check findings per hub that made them, by state (``open``, ``answered``, ``closed``).
+    crosscheck: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
     def lines(self, province: Province, schema: Schema) -> list[str]:
         name = {c.key: c.name_zh for c in schema.categories}
@@ -69,6 +71,13 @@ class ProvinceSummary:
             f"  bundles moved: {sum(n for _, n in self.bundles_up)} up ({up}); "
             f"{sum(n for _, n in self.bundles_down)} down ({down})"
         )
+        for hub, states in self.crosscheck:
+            counts = dict(states)
+            out.append(
+                f"  cross-check findings at {province.site(hub).name} {hub}: "
+                f"{sum(counts.values())} (open {counts.get('open', 0)}, answered "
+                f"{counts.get('answered', 0)}, closed {counts.get('closed', 0)})"
+            )
         minutes, seconds = divmod(round(self.elapsed_seconds), 60)
         out.append(f"  elapsed: {minutes} min {seconds:02d} s")
         return out
@@ -85,6 +94,7 @@ class ProvinceSummary:
             "bundles_up": dict(self.bundles_up),
             "bundles_down": dict(self.bundles_down),
             "elapsed_seconds": round(self.elapsed_seconds, 1),
+            "crosscheck": {hub: dict(states) for hub, states in self.crosscheck},
         }
 
 
@@ -133,6 +143,19 @@ def _categories(data: Any) -> Sequence[str]:
     return [str(c) for c in found] if isinstance(found, list) else []
 
 
+def _findings_by_state(database: Path) -> tuple[tuple[str, int], ...]:
+    """A hub's cross-check findings counted by state (none for a store without them)."""
+    engine = read_only_engine(database)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT state, count(*) FROM crosscheck_findings GROUP BY state")
+            ).all()
+    finally:
+        engine.dispose()
+    return tuple(sorted((str(state), int(count)) for state, count in rows))
+
+
 def _holds_records(database: Path) -> bool:
     engine = read_only_engine(database)
     try:
@@ -164,6 +187,7 @@ async def gather_summary(launcher: Launcher, *, elapsed_seconds: float) -> Provi
     down: Counter[str] = Counter()
     by_city: dict[str, Counter[str]] = {}
     persons: Counter[str] = Counter()
+    crosscheck: list[tuple[str, tuple[tuple[str, int], ...]]] = []
     for hub in hubs:
         async with launcher.admin(hub) as admin:
             bundles = await _all_bundles(admin)
@@ -178,6 +202,9 @@ async def gather_summary(launcher: Launcher, *, elapsed_seconds: float) -> Provi
         records, hub_sources, hub_down = _store_figures(launcher.layout.hub_dir(hub) / "hub.db")
         sources.update(hub_sources)
         down.update(hub_down)
+        findings = _findings_by_state(launcher.layout.hub_dir(hub) / "hub.db")
+        if findings:
+            crosscheck.append((hub, findings))
         if hub not in top:
             continue
         for site, status, data in records:
@@ -201,4 +228,5 @@ async def gather_summary(launcher: Launcher, *, elapsed_seconds: float) -> Provi
         ),
         bundles_down=tuple(sorted(down.items())),
         elapsed_seconds=elapsed_seconds,
+        crosscheck=tuple(crosscheck),
     )

@@ -289,3 +289,23 @@ def test_every_record_of_the_ledger_is_in_its_towns_store(
             assert tuple(row.values[CATEGORY_FIELD]) == tuple(saved["categories"])
     cards = [r for r in demo.ledger["records"] if r["by_card"]]
     assert len(cards) == len([s for s in PROVINCE.nodes if s.ident.endswith("-01")])
+
+
+def test_the_cross_check_round_fixed_one_and_accepted_one(
+    demo: DemoRun, nodes: dict[str, NodeServices]
+) -> None:
+    event = demo.events["crosscheck"]
+    rows = _hub_rows(
+        demo.layout, event["hub"], "SELECT finding_id, state, resolution FROM crosscheck_findings"
+    )
+    states = {finding: (state, resolution) for finding, state, resolution in rows}
+    assert len(states) == event["findings"] == 4
+    assert states[event["fixed"]] == ("closed", "fixed")
+    assert states[event["accepted"]] == ("closed", "accepted")
+    assert sorted(s for s in states.values() if s[0] == "open") == [("open", None)] * 2
+    todo = {p.problem_id: p for p in nodes[event["town"]].problems(include_closed=True)}
+    assert set(states) <= set(todo)
+    assert todo[event["fixed"]].answer_reason == "record_fixed"
+    assert todo[event["accepted"]].answer_reason == "register_wrong"
+    assert all(todo[event[key]].answer_sent for key in ("fixed", "accepted"))
+    assert "cross-check findings at" in demo.out
