@@ -19,6 +19,7 @@ from typing import Final
 from aiohttp import web
 
 from node.config import NodeConfig
+from node.reports.html import STATIC_DIR
 from node.web.accounts import NodeAuthenticator
 from node.web.appkeys import CARD_TIMEOUT, SCHEMA, SERVICES
 from node.web.kit import Clock, SessionStore, WebConfig, create_kit_app, utc_now
@@ -29,6 +30,8 @@ from node.web.services import UiServices
 __all__ = ["NODE_PACKAGE", "create_app", "web_config_for"]
 
 NODE_PACKAGE: Final = "node.web"
+#: The status page's figures and charts: the reports' partials (docs/reports.md §10).
+REPORTS_PACKAGE: Final = "node.reports"
 #: The node's cookies are named apart from a hub's on the same machine (cookies ignore ports).
 COOKIE_NAME: Final = "muster_node"
 #: A login ends after a working day whatever its use; idle logout comes much sooner.
@@ -74,7 +77,7 @@ def create_app(
         config=settings,
         authenticator=NodeAuthenticator(services),
         sessions=sessions,
-        packages=(NODE_PACKAGE,),
+        packages=(REPORTS_PACKAGE, NODE_PACKAGE),
         home_route="home",
         clock=clock,
         tokens=tokens,
@@ -82,6 +85,7 @@ def create_app(
     app[SERVICES] = services
     app[SCHEMA] = services.context.schema
     app[CARD_TIMEOUT] = card_timeout_s
+    app.router.add_static("/static/reports/", STATIC_DIR, name=home.REPORTS_STATIC_ROUTE)
     for area in (home, records, approval, problems, admin):
         area.add_routes(app.router)
     return app
