@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from crypto.keys import KeyPair
 from crypto.keystore import KDF_MODERATE, KdfCost, open_keystore, seal_keystore
+from crypto.sign import SigningKey
 from hub.audit import append_audit
 from hub.config import HubConfig
 from hub.context import HubContext
@@ -66,6 +67,7 @@ __all__ = [
     "begin_hub_rotation",
     "finish_hub_rotation",
     "parent_site",
+    "recertify",
     "submit_any",
     "submit_rotation",
 ]
@@ -225,7 +227,7 @@ def finish_hub_rotation(ctx: HubContext, passphrase: bytes, answer_data: bytes) 
             install_revocation_list(ctx, session, crl)
         if answer.escrow is not None:
             install_escrow(ctx, session, answer.escrow)
-        renewed = _recertify(ctx, session, new, now)
+        renewed = recertify(ctx, session, issuer_key=new.signing, now=now)
         install_certificates(session, renewed, source="issued")
         # Signed with the old key, which the children still trust: afterwards they know
         # the new one and their own certificates under it.
@@ -247,12 +249,12 @@ def finish_hub_rotation(ctx: HubContext, passphrase: bytes, answer_data: bytes) 
     return answer.certificate
 
 
-def _recertify(
-    ctx: HubContext, session: sa.orm.Session, new: KeyPair, now: datetime
+def recertify(
+    ctx: HubContext, session: sa.orm.Session, *, issuer_key: SigningKey, now: datetime
 ) -> list[Certificate]:
-    """Every unexpired, unrevoked certificate this hub issued with its old key, again
-    under the new key (same subject, keys and expiry)."""
-    old_key = ctx.keys.signing.public_key.key_id
+    """Every unexpired, unrevoked certificate this hub issued with another key, issued
+    again under ``issuer_key`` (same subject, keys, role and expiry; new serial)."""
+    key_id = issuer_key.public_key.key_id
     rows = session.scalars(
         sa.select(CertificateRow).where(
             CertificateRow.issuer == ctx.site, CertificateRow.revoked_at.is_(None)
@@ -261,18 +263,20 @@ def _recertify(
     renewed = []
     for row in rows:
         cert = Certificate.from_bytes(row.statement)
-        if cert.issuer_key_id != old_key or cert.not_after <= now:
+        if cert.issuer_key_id == key_id or cert.not_after <= now:
             continue
         renewed.append(
             issue_certificate(
-                issuer_key=new.signing,
+                issuer_key=issuer_key,
                 issuer=ctx.site,
                 serial=secrets.token_hex(16),
                 subject=cert.subject,
                 role=cert.role,
                 sign_key=cert.sign_key,
                 age=cert.age,
-                not_before=min(cert.not_before, now - timedelta(minutes=5)),
+                # Newer than the old one, so it is the one a party names as its own;
+                # bundles made before stay valid under the old one until it goes.
+                not_before=max(cert.not_before, now - timedelta(minutes=5)),
                 not_after=cert.not_after,
                 name=cert.name,
             )

@@ -179,7 +179,7 @@ def enrollment_state(ctx: NodeContext) -> EnrollmentState:
             for c in (Certificate.from_bytes(d) for d in rows)
             if c.sign_key == ctx.keys.signing.public_key
         ]
-    newest = max(mine, key=lambda c: c.not_after) if mine else None
+    newest = max(mine, key=lambda c: (c.not_after, c.not_before)) if mine else None
     request = ctx.config.data_dir / REQUEST_FILE
     return EnrollmentState(
         enrolled=state.parent_id is not None,
