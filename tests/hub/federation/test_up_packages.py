@@ -103,3 +103,21 @@ def test_more_ops_than_a_package_holds_go_in_several_chained_packages(tree: UpTr
     results = tree.deliver("district")
     assert [r.status for r in results] == ["accepted"] * 3
     assert tree.records("city") == tree.records("district")
+
+
+def test_the_province_on_postgresql_holds_what_the_towns_collected(
+    tree: UpTree, pg_url: str
+) -> None:
+    tree["province"].store.dispose()
+    # Small merge steps: provenance is checked chunk by chunk, as for 100k-op packages.
+    tree.add_hub("province", url=pg_url, auto_approve_levels=("city",), merge_chunk_ops=2)
+    ours = tree.collect("town", 5, per_bundle=2) + tree.collect("town2", 3)
+    tree.up("district", "district2", "city", "city2")
+    province = tree.records("province")
+    assert sorted(province) == sorted(ours)
+    for name in ("district", "district2"):
+        for record_id, record in tree.records(name).items():
+            assert province[record_id] == record
+    with tree["province"].store.read() as session:
+        states = set(session.scalars(sa.select(BundleRow.state)))
+    assert states == {"merged"}
