@@ -10,7 +10,8 @@ these are its steps:
    the parent's administrator approves it as a new enrollment, and revokes the lost
    key's certificate (``superseded`` if the key is only lost, so what it signed before
    stays valid; ``key_compromise`` if it may have been stolen);
-2. :func:`install_answer` — the parent's answer (``muster hub enroll``);
+2. the parent's answer is installed as any (``muster hub enroll``,
+   :func:`hub.upward.enrollment.install_answer`);
 3. :func:`recertify_children` — every child and person this hub certified, again under
    the new key (their old certificates chain through the lost one), with an enrollment
    answer for each: the children re-enroll with it (online, by sending their request
@@ -36,7 +37,6 @@ from crypto.keystore import KDF_MODERATE, KdfCost
 from hub.audit import append_audit
 from hub.config import HubConfig
 from hub.context import HubContext
-from hub.escrow import install_escrow
 from hub.fromparent import apply_parked_from_parent, import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
@@ -44,15 +44,14 @@ from hub.rawstore import store_file
 from hub.rotation import recertify
 from hub.sites import enrollment_answer
 from hub.store.models import CertificateRow, EnrollmentRow
-from hub.trust import install_certificates, install_revocation_list
+from hub.trust import install_certificates
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir
 from protocol.trust import Certificate, Role
-from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
+from protocol.trust.enrollment import make_enrollment_request
 
 __all__ = [
     "RestoreReport",
-    "install_answer",
     "recertify_children",
     "rekey",
     "restore_bundles",
@@ -82,33 +81,6 @@ def rekey(config: HubConfig, passphrase: bytes, *, cost: KdfCost = KDF_MODERATE)
     data = request.to_bytes()
     write_atomic(config.data_dir / _REQUEST_FILE, data, mode=0o644)
     return data
-
-
-def install_answer(ctx: HubContext, data: bytes) -> int:
-    """Install the parent's enrollment answer for this hub's keys (``muster hub enroll``):
-    its certificates, revocation lists and the province's escrow statement. Return how
-    many certificates were new.
-
-    Raises:
-        TrustError: the answer does not certify this hub's keys, or its chain fails.
-    """
-    answer = EnrollmentAnswer.from_bytes(data)
-    verify_answer(
-        answer,
-        anchor=ctx.anchor,
-        subject=ctx.site,
-        role=Role.HUB,
-        sign_key=ctx.keys.signing.public_key,
-        age=ctx.keys.age.recipient,
-        at=ctx.now(),
-    )
-    with ctx.store.write() as session:
-        added = install_certificates(session, answer.certificates, source="chain")
-        for crl in answer.crls:
-            install_revocation_list(ctx, session, crl)
-        if answer.escrow is not None:
-            install_escrow(ctx, session, answer.escrow)
-    return added
 
 
 def recertify_children(ctx: HubContext, directory: Path) -> list[Path]:

@@ -206,6 +206,8 @@ def _hub(tree: Tree, name: str) -> HubContext:
         package_authorisation="auto",
         **AUTO.get(name, {}),
     )
+    data.mkdir(parents=True, exist_ok=True)
+    config.anchor_path.write_bytes(anchor_to_bytes(tree.pki.anchor))
     store = Store(url)
     migrate(store)
     ctx = HubContext(

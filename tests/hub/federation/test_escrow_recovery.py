@@ -17,14 +17,16 @@ import sqlalchemy as sa
 
 from crypto.keystore import KDF_INTERACTIVE
 from hub.context import HubContext
-from hub.recovery import install_answer, recertify_children, rekey, restore_bundles
+from hub.recovery import recertify_children, rekey, restore_bundles
 from hub.sites import approve_enrollment, revoke
 from hub.store.models import BundleRow, RecordRow
+from hub.upward.enrollment import install_answer
 from node.keyfiles import KeyDir
 from node.services.client import HubClient, RetryPolicy
 from protocol.bundle import open_bundle
 from protocol.errors import PayloadDecryptError
 from protocol.trust import CertificateTrust, RevocationReason
+from protocol.trust.enrollment import EnrollmentAnswer
 from tests.hub.federation.downtree import PASSPHRASE, Tree, build_tree, close_tree
 from tests.node.core.helpers import APPROVER, COLLECTOR, form_for
 
@@ -97,7 +99,8 @@ async def test_a_hub_that_lost_its_key_is_recovered_with_the_province_recovery_k
     recovered = dataclasses.replace(district, keys=keys, retired_ages=(), _trust=None)
     # 2: the answer installed (the new certificate, its chain, the escrow statement).
     assert answer.answer is not None
-    await asyncio.to_thread(install_answer, recovered, json.dumps(answer.answer).encode())
+    parsed = EnrollmentAnswer.from_bytes(json.dumps(answer.answer))
+    await asyncio.to_thread(install_answer, recovered, parsed, at=tree.clock())
     # 3: the children certified again under the new key.
     answers = await asyncio.to_thread(recertify_children, recovered, tree.root / "answers")
     assert {p.name for p in answers} >= {f"{NODE}.json", "370102001_li.na.json"}
