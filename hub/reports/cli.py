@@ -1,9 +1,12 @@
 """``muster hub report`` and ``muster hub export-records`` (registered by ``hub.cli``).
 
 - ``hub report --data DIR --period 2025-06 [--format xlsx|html|both] [--out DIR]
-  [--scope CODE] [--narrative-file FILE] [--lang zh-CN|en]``: the summary report
-  of the hub (or of a division inside it) as a workbook and/or a printable page.
-  Prints the paths written.
+  [--scope CODE] [--narrative-file FILE] [--lang zh-CN|en] [--ministry [--key DIR]]``:
+  the summary report of the hub (or of a division inside it) as a workbook and/or a
+  printable page; ``--ministry`` also writes the province's package of all merged
+  records for the ministry (hub/reports/ministry.py), authorised by the administrator
+  whose keys are in ``--key`` (default: the hub's own administrator key). Prints the
+  paths written.
 - ``hub export-records --data DIR --login LOGIN --password-file FILE --out FILE
   [--fields a,b,c] [--scope CODE] [--lang …]``: the record-level export, for
   accounts allowed to (administrators), audited.
@@ -20,9 +23,11 @@ from hub.accounts import authenticate
 from hub.config import HubConfig
 from hub.context import HubContext
 from hub.reports.exportservice import DEFAULT_EXPORT_FIELDS, export_scope
+from hub.reports.ministry import require_recipient, write_ministry_output
 from hub.reports.service import report_for
 from hub.runtime import open_context
-from node.keyfiles import read_passphrase
+from hub.upward.adminkey import AdminSigner, auto_signer
+from node.keyfiles import KeyDir, read_passphrase
 from node.reports.html import write_html
 from node.reports.period import parse_period
 from node.reports.report import Report
@@ -46,6 +51,13 @@ def register(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--narrative-file", type=Path, help="the narrative (default: the saved one)"
     )
     report.add_argument("--lang", choices=("zh-CN", "en"), default="zh-CN", help="the workbook's")
+    report.add_argument(
+        "--ministry",
+        action="store_true",
+        help="also the province's package of all merged records for the ministry",
+    )
+    report.add_argument("--key", type=Path, help="--ministry: an administrator's key directory")
+    report.add_argument("--key-passphrase-file", help="the administrator key's passphrase")
     report.set_defaults(func=_report)
 
     export = cmds.add_parser("export-records", help="record-level export (audited)")
@@ -118,12 +130,39 @@ def _report(args: argparse.Namespace) -> int:
         narrative = _read_text(args.narrative_file, "narrative")
     ctx = _context(args)
     try:
+        # Refused before anything is written: the ministry's output needs both.
+        signer = _signer(ctx, args) if args.ministry else None
         report = report_for(ctx, period, scope=args.scope, narrative=narrative)
         for path in write_report(report, args.out, fmt=args.format, lang=args.lang):
             print(f"report written: {path}")
+        if signer is not None:
+            output = write_ministry_output(ctx, report, args.out, signer=signer)
+            print(
+                f"ministry output written: {output.folder} ({len(output.bundles)} package "
+                f"bundles, {output.ops} ops of {output.records} records, and the workbook)"
+            )
     finally:
         ctx.store.dispose()
     return 0
+
+
+def _signer(ctx: HubContext, args: argparse.Namespace) -> AdminSigner:
+    """The administrator who authorises the ministry's package: ``--key``, or the hub's own.
+
+    Raises:
+        StateError: no ``ministry_recipient`` is configured, or the hub has no key of its own.
+    """
+    require_recipient(ctx)
+    if args.key is None:
+        with ctx.store.write() as session:
+            return auto_signer(ctx, session)
+    keydir = KeyDir(args.key)
+    subject = keydir.owner()
+    if subject is None or "/" not in subject:
+        raise InputError(f"{args.key}: its id file must name a person (site/login)")
+    return AdminSigner(
+        key=keydir.unlock(read_passphrase(args.key_passphrase_file)).signing, subject=subject
+    )
 
 
 def _export(args: argparse.Namespace) -> int:

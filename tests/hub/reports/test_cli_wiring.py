@@ -5,18 +5,23 @@ administrator."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from crypto.age import AgeIdentity
+from crypto.keystore import KDF_INTERACTIVE, seal_keystore
 from hub.accounts import create_account
 from hub.config import HubConfig
 from hub.context import HubContext
 from hub.escrow import install_escrow
 from hub.store.models import AuditRow
-from tests.hub.datadir import context_for, make_data_dir, run_hub
+from node.keyfiles import KeyDir
+from tests.hub.datadir import PASSPHRASE, context_for, make_data_dir, run_hub
 from tests.hub.factory import DeltaFactory
 from tests.hub.reports.storedata import load_campaign
 from tests.pki import Pki
@@ -133,3 +138,41 @@ def test_an_administrator_exports_the_chosen_fields_and_it_is_audited(
     assert details is not None
     assert '"records":7' in details
     assert "name" in details
+
+
+def test_the_ministry_output_is_written_with_an_administrator_s_key(
+    campaign: tuple[HubConfig, HubContext], tmp_path: Path, pki: Pki
+) -> None:
+    config, _ = campaign
+    keys = KeyDir(tmp_path / "admin-keys")
+    keys.path.mkdir(parents=True)
+    admin = pki["admin"]
+    keys.keystore.write_bytes(
+        seal_keystore(admin.keys.to_secrets(), PASSPHRASE, rng=os.urandom, cost=KDF_INTERACTIVE)
+    )
+    keys.write_public(admin.keys, admin.subject)
+    ministry = AgeIdentity.generate()
+    out = tmp_path / "out"
+    done = run_hub("report", "--period", "2026-11", "--format", "xlsx", "--out", str(out),
+                   "--ministry", "--key", str(keys.path), "--key-passphrase-file",
+                   str(config.data_dir / "passphrase"), data=config.data_dir,
+                   env={"MUSTER_HUB_MINISTRY_RECIPIENT": str(ministry.recipient)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ministry output written" in done.stdout
+    folder = out / "ministry-370102-2026-11-01_2026-11-30"
+    manifest = json.loads((folder / "MANIFEST.json").read_text("utf-8"))
+    assert (manifest["records"], manifest["authorised_by"]) == (7, admin.subject)
+    assert [b["seq"] for b in manifest["bundles"]] == [1]
+
+
+def test_the_ministry_output_needs_a_recipient(
+    campaign: tuple[HubConfig, HubContext], tmp_path: Path
+) -> None:
+    config, _ = campaign
+    out = tmp_path / "out"
+    done = run_hub("report", "--period", "2026-11", "--format", "xlsx", "--out", str(out),
+                   "--ministry", data=config.data_dir)  # fmt: skip
+    assert done.returncode != 0
+    assert "no ministry_recipient in hub.toml" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
