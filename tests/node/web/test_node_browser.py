@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from hub.crosscheck import Finding, FindingKind, SourceKind, problem_body
+from hub.crosscheck.authority import Authority
 from node.collector.config import CollectorConfig
 from node.collector.reader import Reader
 from node.collector.simulator import Simulator
@@ -248,16 +250,18 @@ def test_baseline_records_and_problems_from_the_hub(
     baseline = [hub_create(node, seed) for seed in (31, 32)]
     report = node.services.import_files([_down(node, tmp_path, baseline, BundleKind.BASELINE)])
     assert [item.outcome for item in report.items] == ["applied"]
+    # A finding of the household-register cross-check, as the district sends it down.
     finding = Problem(
-        body={
-            "id": "p-1",
-            "kind": "deceased_in_register",
-            "record_id": baseline[1].record_id,
-            "field": "living_status",
-            "message_zh": "公安户籍登记显示此人已故，请核实生存状态",
-            "message_en": "The household register says this person has died: check",
-        }
-    )
+        body=problem_body(
+            Finding(
+                finding_id="5e" * 16, kind=FindingKind.DECEASED, source="历下区公安户籍",
+                source_kind=SourceKind.PUBLIC_SECURITY, dataset_id="d" * 32, row=12,
+                record_id=baseline[1].record_id, field="living_status", register_value="已故",
+                record_value="健在", authority=Authority.REGISTER, proposed_value="已故",
+                division_code="370102001", details=(("death_date", "2026-03-02"),),
+            )
+        )
+    )  # fmt: skip
     node.services.import_files([_down(node, tmp_path, [finding], BundleKind.PROBLEMS)])
 
     with LiveServer(lambda: make_ui(node)) as server:
@@ -276,9 +280,10 @@ def test_baseline_records_and_problems_from_the_hub(
         page.click('nav a[href="/problems"]')
         page.wait_for_selector("#problems-table")
         assert "已故" in page.inner_text("#problems-table")
+        page.select_option('select[name="reason"]', "register_wrong")
+        page.fill('form.answer input[name="answer"]', "已入户核实，本人健在，户籍登记有误")
         _shot(page, "node-15-problems")
-        page.fill('input[name="answer"]', "已入户核实，本人健在，户籍登记有误")
-        page.click("#problems-table button[type=submit]")
+        page.click("form.answer button[type=submit]")
         page.wait_for_selector(".notice")
         (item,) = node.services.problems(include_closed=True)
-        assert item.state == "answered"
+        assert (item.state, item.answer_reason) == ("answered", "register_wrong")
