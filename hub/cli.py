@@ -31,6 +31,7 @@ from hub.config import CONFIG_FILE, HubConfig
 from hub.context import HubContext
 from hub.crosscheck_cli import register_crosscheck
 from hub.demo.cli import register as register_demo
+from hub.downcli import register_downward
 from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
@@ -113,6 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument("--config", type=Path, help="hub.toml (instead of --data)")
     verify.set_defaults(func=_audit_verify)
     register_upward(cmds)
+    register_downward(cmds)
     register_root(sub)
 
     report_cli.register(cmds)

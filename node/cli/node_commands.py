@@ -76,6 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     enroll.set_defaults(func=_enroll)
 
+    rotate = _command(commands, "rotate-keys", "roll the node's keys (the parent certifies them)")
+    rotate.add_argument("--answer", type=Path, metavar="FILE", help="install the parent's answer")
+    rotate.set_defaults(func=_rotate_keys)
+
     run = _command(commands, "run", "serve the operator UI and sync on schedule")
     run.add_argument("--host", help="address to bind (default: listen_host, 127.0.0.1)")
     run.add_argument("--port", type=int, help="port (default: listen_port)")
@@ -224,6 +228,35 @@ def _enroll(args: argparse.Namespace) -> int:
     print(f"enrolled: {state.node_id} under {state.parent_id}, certificate {state.serial}")
     if state.not_after:
         print(f"valid until {state.not_after:%Y-%m-%d}")
+    return 0
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    passphrase = passphrase_from(args)
+    services = NodeServices.open(Path(args.data), passphrase)
+    try:
+        if args.answer is not None:
+            services.finish_key_rotation(passphrase, _read(args.answer))
+        elif services.config.parent_url is None:
+            services.begin_key_rotation(passphrase)
+            print(
+                f"rotation request written to {Path(args.data) / 'rotation-request.json'}: take "
+                "it to the parent hub, then run `muster node rotate-keys --answer FILE`"
+            )
+            return 0
+        else:
+            outcome = services.rotate_keys_online(passphrase)
+            if outcome != "approved":
+                print(f"rotation request {outcome}: run this again later")
+                return 0 if outcome == "pending" else 1
+    finally:
+        services.close()
+    services = NodeServices.open(Path(args.data), passphrase)  # on the new keys now
+    try:
+        state = services.enrollment()
+    finally:
+        services.close()
+    print(f"keys rolled: certificate {state.serial}; restart a running node to use them")
     return 0
 
 

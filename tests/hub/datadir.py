@@ -12,6 +12,7 @@ from typing import Any
 from crypto.keystore import KDF_INTERACTIVE, seal_keystore
 from hub.config import HubConfig
 from hub.context import HubContext
+from hub.escrow import install_escrow
 from hub.store import Store, migrate
 from hub.trust import install_certificates
 from node.keyfiles import KeyDir
@@ -43,6 +44,10 @@ def make_data_dir(data: Path, pki: Pki, db_url: str = "", **settings: Any) -> Hu
     with store.write() as session:
         install_certificates(session, pki.certificates(), source="chain")
     store.dispose()
+    ctx = context_for(config, pki)
+    with ctx.store.write() as session:
+        install_escrow(ctx, session, pki.escrow())
+    ctx.store.dispose()
     return config
 
 
