@@ -61,10 +61,24 @@ async def _pending_page(
         }
         for p in pending
     ]
+    answers = [
+        {
+            "message": p.message_zh if tr.chinese else p.message_en,
+            "reason": p.answer_reason,
+            "note": p.answer or "",
+        }
+        for p in await call(svc.problems)
+        if p.answer_reason and not p.answer_sent and p.state == "answered"
+    ]
     return render(
         request,
         "node/approval.html",
-        {"records": records, "error": error, "op_total": sum(r["op_count"] for r in records)},
+        {
+            "records": records,
+            "answers": answers,
+            "error": error,
+            "op_total": sum(r["op_count"] for r in records),
+        },
         status=status,
     )
 
@@ -96,7 +110,9 @@ async def authorise(request: web.Request) -> web.StreamResponse:
     chosen = [r for r in form.getall("record_id", []) if isinstance(r, str)]
     if not isinstance(password, str) or not password:
         return await _pending_page(request, error="approval.password_missing", status=422)
-    if not chosen:
+    # With no record chosen, the cross-check answers waiting are authorised alone.
+    answers = [p for p in await call(services(request).problems) if p.answer_reason]
+    if not chosen and not any(p.state == "answered" and not p.answer_sent for p in answers):
         return await _pending_page(request, error="approval.nothing_chosen", status=422)
     try:
         await call(services(request).authorise, login_of(request), password[:_MAX_PASSWORD], chosen)

@@ -19,6 +19,7 @@ from node.services.inbox import accept_down
 from protocol.bundle import BundleKind
 from protocol.entries import Problem
 from tests.node.core.helpers import (
+    APPROVER,
     COLLECTOR,
     Clock,
     NodeUnderTest,
@@ -113,3 +114,24 @@ async def test_a_move_without_where_to_comes_back_and_changes_nothing(
     page = await (await ui.get("/problems")).text()
     assert "本人已迁出：已迁往历城区" in page
     assert "随下一批审核后上报" in page
+
+
+async def test_an_approver_sees_the_answers_and_authorises_them_alone(
+    ui: Client, node: NodeUnderTest
+) -> None:
+    _deliver(node)
+    node.services.authorise(APPROVER[0], APPROVER[2])  # the record went up already
+    node.services.answer_problem(FINDING, "户籍登记有误", author=COLLECTOR[0],
+                                 reason="register_wrong")  # fmt: skip
+    csrf = await ui_log_in(ui, "approver")
+    page = await (await ui.get("/approval")).text()
+    assert 'id="answers"' in page
+    assert "登记信息有误（户籍登记有误）" in page
+    assert 'name="record_id"' not in page
+    answer = await ui.post("/approval/authorise",
+                           data={"csrf_token": csrf, "password": APPROVER[2]},
+                           allow_redirects=False)  # fmt: skip
+    assert answer.status == 303
+    assert answer.headers["Location"].endswith("notice=authorised")
+    assert node.services.problems()[0].answer_sent
+    assert 'id="nothing-pending"' in await (await ui.get("/approval")).text()
