@@ -48,6 +48,8 @@ __all__ = ["HUB_ADMIN", "NODE_PEOPLE", "Launcher", "Person", "together"]
 START_TIMEOUT: Final = 120.0
 #: How often a hub's pipeline looks for work: snappier than the default second.
 POLL_SECONDS: Final = 0.2
+#: How often a hub packages for its parent and syncs with it (the defaults are minutes).
+JOB_SECONDS: Final = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,7 +230,7 @@ class Launcher:
             ],
             site.ident,
         )  # fmt: skip
-        self._configure_hub(data, self.ports[site.ident])
+        self._configure_hub(site)
         await self._muster(
             [
                 "hub", "account", "add", "--data", str(data), "--passphrase-file", str(passphrase),
@@ -261,13 +263,26 @@ class Launcher:
             site.ident,
         )
 
-    @staticmethod
-    def _configure_hub(data: Path, port: int) -> None:
+    def _configure_hub(self, site: Site) -> None:
+        """Loopback settings, the parent's address, and jobs every few seconds.
+
+        Packages for the parent are authorised by the hub's own administrator key at
+        every level (the default for a district; a city's default is an administrator
+        with a personal key, which the demo does not make).
+        """
+        data = self.layout.hub_dir(site.ident)
         # The environment is left out on purpose: the demo's own MUSTER_HUB_… settings
         # must not end up in every hub's file.
         config = HubConfig.load(data, environ={})
         config = dataclasses.replace(
-            config, listen_port=port, cookie_secure=False, poll_seconds=POLL_SECONDS
+            config,
+            listen_port=self.ports[site.ident],
+            cookie_secure=False,
+            poll_seconds=POLL_SECONDS,
+            parent_url=self.url(site.parent) if site.parent else "",
+            package_authorisation="auto",
+            package_interval_seconds=JOB_SECONDS,
+            sync_interval_seconds=JOB_SECONDS,
         )
         write_atomic(data / CONFIG_FILE, config.to_toml().encode("utf-8"), mode=0o644)
 

@@ -202,18 +202,19 @@ def test_the_printed_summary_agrees_with_the_stores(
     assert (summary["rejected_by_reviewers"], summary["refused_at_intake"]) == (1, 1)
 
 
-def test_the_conflict_was_resolved_at_the_district_and_closed_at_the_town(
+def test_the_conflict_was_resolved_at_the_district_and_closed_above_and_below(
     demo: DemoRun, nodes: dict[str, NodeServices]
 ) -> None:
     event = demo.events["conflict"]
-    [(values, versions)] = _hub_rows(
-        demo.layout,
-        event["hub"],
-        "SELECT data, versions FROM records WHERE record_id = ?",
-        event["record_id"],
-    )
-    state = RecordState.from_row(event["record_id"], json.loads(values), json.loads(versions))
-    assert state.open_conflicts() == frozenset()
+    for hub in sorted({event["hub"], *_holders(demo)}):
+        [(values, versions)] = _hub_rows(
+            demo.layout,
+            hub,
+            "SELECT data, versions FROM records WHERE record_id = ?",
+            event["record_id"],
+        )
+        state = RecordState.from_row(event["record_id"], json.loads(values), json.loads(versions))
+        assert state.open_conflicts() == frozenset(), hub
     town = next(r for r in _node_records(nodes[event["node"]]) if r.record_id == event["record_id"])
     assert town.conflicts == 0
     assert town.values[event["field"]] == state.values()[event["field"]]
