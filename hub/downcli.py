@@ -7,6 +7,8 @@
   certificate this hub issued; the list goes down to every child and up in packages;
 - ``hub rotate-keys --data DIR [--answer FILE]``: roll the hub's keys (a request for the
   parent; online when ``parent_url`` is set), then install the answer;
+- ``hub certify-rotation REQUEST --out ANSWER --data DIR``: at the parent, certify a
+  child's new keys from a request brought on a USB stick;
 - ``hub escrow install FILE --data DIR`` / ``hub escrow show --data DIR``: the
   province's escrow statement (the province installs the one its key ceremony made);
 - ``hub recover rekey|certify-children|bundles --data DIR …``: recovery of a hub whose
@@ -31,10 +33,11 @@ from hub.context import HubContext
 from hub.crosscheck.mapping import ColumnMapping
 from hub.escrow import escrow_statement, install_escrow
 from hub.recovery import recertify_children, rekey, restore_bundles
-from hub.rotation import begin_hub_rotation, finish_hub_rotation
+from hub.rotation import begin_hub_rotation, finish_hub_rotation, submit_rotation
 from hub.runtime import open_context
-from hub.sites import revoke
+from hub.sites import enrollment_status, revoke
 from hub.store.models import CertificateRow
+from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
 from node.services.client import HubClient
 from protocol.trust import RevocationReason
@@ -71,6 +74,12 @@ def register_downward(cmds: argparse._SubParsersAction[argparse.ArgumentParser])
     rev.add_argument("--by", default="cli", help="who revokes (for the audit log)")
     _data(rev)
     rev.set_defaults(func=_revoke)
+
+    cert = cmds.add_parser("certify-rotation", help="certify a child's new keys from a file")
+    cert.add_argument("request", type=Path, help="the child's rotation-request.json")
+    cert.add_argument("--out", required=True, type=Path, help="where the answer is written")
+    _data(cert)
+    cert.set_defaults(func=_certify_rotation)
 
     rot = cmds.add_parser("rotate-keys", help="roll the hub's keys (certified by the parent)")
     rot.add_argument("--answer", type=Path, help="install the parent's answer from a file")
@@ -212,6 +221,17 @@ async def _ask(ctx: HubContext, url: str, request: bytes) -> bytes | None:
     if poll.status == "refused":
         raise InputError(f"the parent refused the rotation: {poll.reason}")
     return json.dumps(poll.answer).encode() if poll.answer is not None else None
+
+
+def _certify_rotation(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    info = submit_rotation(ctx, _read(args.request))
+    _state, answer, _reason = enrollment_status(ctx, info.id)
+    if answer is None:
+        raise InputError(f"rotation of {info.subject}: not certified ({info.state})")
+    write_atomic(args.out, answer.to_bytes(), mode=0o644)
+    print(f"new certificate {answer.certificate.serial} for {info.subject}: {args.out}")
+    return 0
 
 
 def _escrow_install(args: argparse.Namespace) -> int:

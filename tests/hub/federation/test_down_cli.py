@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from crypto.keys import KeyPair
 from crypto.keystore import KDF_INTERACTIVE, seal_keystore
 from hub.rotation import submit_rotation
 from hub.sites import enrollment_status
@@ -17,6 +18,9 @@ from hub.store.models import CertificateRow, DownBundle, ParentBundle
 from node.keyfiles import KeyDir
 from protocol.bundle import BundleKind
 from protocol.entries import Problem, encode_entry
+from protocol.trust import Role
+from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request
+from protocol.trust.rotation import make_rotation_request
 from tests.hub.conftest import make_hub
 from tests.hub.datadir import PASSPHRASE, make_data_dir, run_hub
 from tests.hub.federation.downtree import baseline_rows, write_csv
@@ -130,3 +134,30 @@ def test_a_hub_rolls_its_keys_from_the_command_line(tmp_path: Path, pki: Pki) ->
     assert after != before
     assert after == answer.certificate.sign_key
     city.store.dispose()
+
+
+def test_a_parent_certifies_a_rotation_brought_on_a_usb_stick(tmp_path: Path, pki: Pki) -> None:
+    data = tmp_path / "hub"
+    make_data_dir(data, pki)
+    node = pki["node"]
+    assert node.cert is not None
+    fresh = KeyPair.generate(os.urandom)
+    inner = make_enrollment_request(
+        fresh.signing,
+        subject=node.subject,
+        role=Role.NODE,
+        name="x",
+        at=NOW,
+        age=fresh.age.recipient,
+    )
+    request = tmp_path / "rotation-request.json"
+    request.write_bytes(
+        make_rotation_request(
+            inner, old_key=node.keys.signing, old_serial=node.cert.serial
+        ).to_bytes()
+    )
+    done = run_hub("certify-rotation", str(request), "--out", str(tmp_path / "a.json"), data=data)
+    assert done.returncode == 0, done.stderr
+    answer = EnrollmentAnswer.from_bytes((tmp_path / "a.json").read_bytes())
+    assert answer.certificate.sign_key == fresh.signing.public_key
+    assert answer.escrow == pki.escrow()
