@@ -10,10 +10,12 @@ writes back whatever it returned.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.crosscheck.findings import Finding
@@ -36,6 +38,7 @@ __all__ = [
     "FOUND_SEEN",
     "Found",
     "finding_of",
+    "load_known",
     "record_found",
     "status_of",
     "store_status",
@@ -109,6 +112,20 @@ def _fill(row: FindingRow, finding: Finding, body: dict[str, object], seen_in: s
     row.body = body
 
 
+def load_known(session: Session, finding_ids: Collection[str]) -> dict[str, FindingRow]:
+    """The stored rows of these findings, locked, in one query per thousand ids."""
+    wanted = sorted(set(finding_ids))
+    found: dict[str, FindingRow] = {}
+    for start in range(0, len(wanted), 1000):
+        rows = session.scalars(
+            sa.select(FindingRow)
+            .where(FindingRow.finding_id.in_(wanted[start : start + 1000]))
+            .with_for_update()
+        )
+        found.update((row.finding_id, row) for row in rows)
+    return found
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Found:
     """What storing a finding did: ``new``, ``seen`` again, or ``reopened`` (fixed, then back)."""
@@ -125,22 +142,29 @@ def record_found(
     at: datetime,
     schema: Schema,
     id_number: str | None = None,
+    known: dict[str, FindingRow] | None = None,
 ) -> Found:
     """Keep a finding a check made: a new one opens; one known already is seen again.
 
     A finding seen again keeps its state (an answered one stays answered; one an
     administrator closed stays closed); one closed by a fix reopens and goes down
     again (it is sent anew). ``id_number`` is the register row's valid number, for
-    re-checks of a record's finding.
+    re-checks of a record's finding. ``known``: the rows of a batch of findings, loaded
+    (and locked) at once by :func:`load_known`, instead of one query per finding.
     """
     body = problem_body(finding, schema=schema)
-    row = session.get(FindingRow, finding.finding_id, with_for_update=True)
+    if known is None:
+        row = session.get(FindingRow, finding.finding_id, with_for_update=True)
+    else:
+        row = known.get(finding.finding_id)
     if row is None:
         row = FindingRow(finding_id=finding.finding_id, origin=origin)
         _fill(row, finding, body, finding.dataset_id)
         store_status(row, FindingStatus.opened(finding.finding_id, at))
         row.id_number = id_number or row.id_number
         session.add(row)
+        if known is not None:
+            known[finding.finding_id] = row
         return Found(outcome=FOUND_NEW, row=row)
     before = status_of(row)
     _fill(row, finding, body, finding.dataset_id)

@@ -30,7 +30,7 @@ from hub.audit import append_audit
 from hub.context import HubContext
 from hub.crosscheck.dataset import Dataset
 from hub.crosscheck.findings import Finding, check_dataset, compared_fields
-from hub.crosscheck.findingstore import FOUND_NEW, FOUND_REOPENED, record_found
+from hub.crosscheck.findingstore import FOUND_NEW, FOUND_REOPENED, load_known, record_found
 from hub.crosscheck.fixloop import recheck_findings
 from hub.crosscheck.hubrecords import index_records
 from hub.crosscheck.importing import import_register
@@ -218,9 +218,10 @@ class _Keeper:
             return
         ctx = self.ctx
         with ctx.store.write() as session:
+            known = load_known(session, [f.finding_id for f in findings])
             for finding in findings:
                 found = record_found(session, finding, origin=ctx.site, at=ctx.now(),
-                                     schema=ctx.schema)  # fmt: skip
+                                     schema=ctx.schema, known=known)  # fmt: skip
                 self.outcomes[found.outcome] += 1
             self.proposed += _keep_proposals(session, proposals, self.source)
 
@@ -235,11 +236,22 @@ def _keep_proposals(session: Session, proposals: Iterable[MatchProposal], source
         )
     ).all()
     sites: dict[str, str] = {row[0]: row[1] for row in found}
+    rows = {p.row for p in wanted}
+    held = {
+        (row.dataset_id, row.row, row.record_id)
+        for row in session.scalars(
+            sa.select(ProposalRow).where(
+                ProposalRow.dataset_id.in_({p.dataset_id for p in wanted}),
+                ProposalRow.row.in_(rows),
+            )
+        )
+    }
     added = 0
     for proposal in wanted:
         key = (proposal.dataset_id, proposal.row, proposal.record_id)
-        if session.get(ProposalRow, key) is not None:
+        if key in held:
             continue
+        held.add(key)
         session.add(
             ProposalRow(
                 dataset_id=proposal.dataset_id,
