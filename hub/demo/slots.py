@@ -16,13 +16,14 @@ the facts the demo's test should verify with ``world.ledger.event(...)``, and re
   household register imported at a district hub (``muster hub crosscheck import``),
   problems routed down to the town of household registration, a collector fixes one and
   answers one, the re-check closes the fix and the answer is accepted.
-- :func:`province_report` (issue 8): the province report, XLSX and HTML, written under
-  ``world.layout.reports`` with its path in the line.
+- :func:`province_report` (issue 8, filled: hub/demo/steps_report.py): the province
+  report, XLSX and HTML, and the ministry's output, written under ``world.layout.reports``
+  with their paths in the line.
 """
 
 from __future__ import annotations
 
-from hub.demo import steps_crosscheck
+from hub.demo import steps_crosscheck, steps_report
 from hub.demo.scenario import Outcome, not_available
 from hub.demo.world import World
 
@@ -42,6 +43,7 @@ async def crosscheck_round(world: World) -> Outcome:
     return await steps_crosscheck.crosscheck_round(world)
 
 
-async def province_report(world: World) -> Outcome:  # noqa: ARG001 - a slot
-    """Slot: the province report as XLSX and HTML (issue 8)."""
-    return not_available("no report command yet (issue 8: `muster hub report --format xlsx|html`)")
+async def province_report(world: World) -> Outcome:
+    """The province report, XLSX and HTML, and the ministry's output (issue 8):
+    hub/demo/steps_report.py."""
+    return await steps_report.province_report(world)
