@@ -112,6 +112,12 @@ _TEXT: Final = MappingProxyType(
         "finding.deceased": ("户籍已注销（死亡）", "Deceased in household register"),
         "finding.invalid_id": ("身份证号码无效", "Invalid ID number"),
         "finding.missing_person": ("漏采人员", "Not collected"),
+        # The cross-check's own finding kinds (hub/crosscheck/findings.py FindingKind).
+        "finding.invalid_id_number": ("身份证号码无效", "Invalid ID number"),
+        "finding.missing": ("漏采人员", "Not collected"),
+        "finding.benefit_one_side": ("待遇登记不一致", "Benefit on one side only"),
+        "finding.duplicate_id_number": ("登记中身份证号重复", "ID number twice in the register"),
+        "finding.problem": ("其他问题", "Other problem"),
         "age.0": ("0-2天", "0-2 days"),
         "age.1": ("3-7天", "3-7 days"),
         "age.2": ("8-14天", "8-14 days"),
