@@ -347,11 +347,11 @@ def mapping_step(
         FormError: no source or department; RegisterFileError: the file cannot be read.
     """
     require(account, "manage_crosscheck")
-    source, kind = _source_and_kind(form)
-    _as_of(form.get("as_of", ""))
     path = upload_path(ctx, token)
     if not path.exists():
         raise NotFoundError("no such upload")
+    source, kind = _source_and_kind(form)
+    _as_of(form.get("as_of", ""))
     headers = tuple(read_headers(path))
     saved = _saved(ctx, source)
     mapping = saved if saved is not None and _fits(saved, headers) else None

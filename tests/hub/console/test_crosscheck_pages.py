@@ -318,3 +318,37 @@ async def test_a_fuzzy_match_is_confirmed_into_findings(
     assert (finding.field, finding.kind) == ("hukou_address", "value_mismatch")
     again = await _post(admin, f"{path}/confirm", csrf)
     assert again.status == 404  # decided: it no longer waits on the page
+
+
+@pytest.mark.parametrize(
+    ("login", "path", "status"),
+    [
+        ("viewer", "crosscheck", 200),
+        ("viewer", "crosscheck/upload", 403),
+        ("viewer", "crosscheck/proposals", 403),
+        ("reviewer", "crosscheck/findings", 200),
+        ("reviewer", "crosscheck/upload", 403),
+        ("auditor", "crosscheck/proposals", 403),
+        ("admin", "crosscheck/upload", 200),
+        ("admin", "crosscheck/proposals", 200),
+        ("admin", "crosscheck/imports/" + "0" * 32, 404),
+        ("admin", "crosscheck/upload/" + "0" * 32, 404),
+    ],
+)
+async def test_pages_follow_the_role(as_role: AsRole, login: str, path: str, status: int) -> None:
+    client, _csrf = await as_role(login)
+    await _get(client, path, status=status)
+
+
+@pytest.mark.parametrize("path", ["crosscheck/send", "crosscheck/recheck"])
+async def test_only_an_administrator_sends_and_re_checks(
+    checked: HubContext, as_role: AsRole, path: str
+) -> None:
+    reviewer, csrf = await as_role("reviewer")
+    assert (await _post(reviewer, path, csrf)).status == 403
+    assert all(row.sent_at is None for row in _findings(checked).values())
+    admin, admin_csrf = await as_role("admin")
+    answer = await _post(admin, path, admin_csrf)
+    assert answer.status == 303
+    if path.endswith("send"):
+        assert all(row.sent_at is not None for row in _findings(checked).values())
