@@ -41,7 +41,6 @@ from hub.demo.steps_towns import (
     second_batch,
     sign_batches,
 )
-from hub.demo.steps_upward import package_up
 from hub.demo.summary import gather_summary
 from hub.demo.topology import Province, Site
 from hub.demo.world import DemoOptions, World
@@ -71,7 +70,7 @@ def default_scenario() -> Scenario[World]:
             Step(name="revoked", title="a lost laptop sends", action=revoked),
             Step(name="review", title="districts review (admin API)", action=review),
             Step(name="decisions", title="decisions come down", action=decisions),
-            Step(name="package_up", title="packages up to the province", action=package_up),
+            Step(name="package_up", title="packages up to the province", action=slots.package_up),
             Step(name="crosscheck", title="cross-check round", action=slots.crosscheck_round),
             Step(name="report", title="province report", action=slots.province_report),
             Step(name="summary", title="province summary", action=summarise),

@@ -1,17 +1,19 @@
-"""Step slots the federation, cross-check and reports work fills in.
+"""Step slots the federation, cross-check and reports work filled in.
 
 Each slot is a step of the scenario whose action lives here. Until the machinery it
-needs exists, it says "not available yet" and what is missing — the demo never fakes a
-step. To fill one, replace the body of its function (keep the name and signature: the
-scenario refers to it by name), do the real thing through the same commands and APIs
-an operator would use, check the result with :func:`hub.demo.scenario.check`, record
-the facts the demo's test should verify with ``world.ledger.event(...)``, and return
+needs exists, a slot says "not available yet" and what is missing
+(:func:`hub.demo.scenario.not_available`) — the demo never fakes a step. To fill one,
+replace the body of its function (keep the name and signature: the scenario refers to
+it by name), do the real thing through the same commands and APIs an operator would
+use, check the result with :func:`hub.demo.scenario.check`, record the facts the demo's
+test should verify with ``world.ledger.event(...)``, and return
 :func:`hub.demo.scenario.done` with one line of figures.
 
-- :func:`package_up` (issue 6, upward): every district packages what it merged for its
-  city, every city for the province, each package authorised and receipted; the province
-  then holds every town's records. Once it runs, the summary and the demo's test count the
-  province's own records instead of the districts'.
+- :func:`package_up` (issue 6, upward, filled: hub/demo/steps_upward.py): every district
+  packages what it merged for its city, every city for the province, each package
+  authorised and receipted, held packages approved by the city's and the province's
+  administrators; the province then holds every town's records, and the summary and the
+  demo's test count the province's own records instead of the districts'.
 - :func:`crosscheck_round` (issue 7, filled: hub/demo/steps_crosscheck.py): a generated
   household register imported at a district hub (``muster hub crosscheck import``),
   problems routed down to the town of household registration, a collector fixes one and
@@ -23,19 +25,16 @@ the facts the demo's test should verify with ``world.ledger.event(...)``, and re
 
 from __future__ import annotations
 
-from hub.demo import steps_crosscheck, steps_report
-from hub.demo.scenario import Outcome, not_available
+from hub.demo import steps_crosscheck, steps_report, steps_upward
+from hub.demo.scenario import Outcome
 from hub.demo.world import World
 
 __all__ = ["crosscheck_round", "package_up", "province_report"]
 
 
-async def package_up(world: World) -> Outcome:  # noqa: ARG001 - a slot
-    """Slot: districts → cities → province packages (issue 6, upward)."""
-    return not_available(
-        "hubs do not package for their parents yet (issue 6: hub agents, packages, "
-        "provenance); the summary counts the districts' records meanwhile"
-    )
+async def package_up(world: World) -> Outcome:
+    """Packages up the tree to the province (issue 6, upward): hub/demo/steps_upward.py."""
+    return await steps_upward.package_up(world)
 
 
 async def crosscheck_round(world: World) -> Outcome:

@@ -57,7 +57,8 @@ class ProvinceSummary:
         for city, count, categories in self.by_city:
             totals.update(dict(categories))
             out.append(f"  {province.site(city).name} {city}: {count} persons")
-            out.append("      " + ", ".join(f"{name[k]} {n}" for k, n in categories))
+            held = dict(categories)
+            out.append("      " + ", ".join(f"{name[k]} {held[k]}" for k in name if k in held))
         out.append(f"  {self.persons} persons in {len(totals)} categories:")
         out.append("      " + ", ".join(f"{name[k]} {totals[k]}" for k in name if totals[k]))
         out.append(
