@@ -51,6 +51,7 @@ from hub.crosscheck.overview import (
     FindingsPage,
     ProposalItem,
     Tally,
+    dataset_item,
     datasets,
     list_findings,
     pending_proposals,
@@ -60,7 +61,7 @@ from hub.crosscheck.service import import_file, run_check
 from hub.crosscheck.storedatasets import StoreDatasets
 from hub.errors import NotFoundError
 from hub.scope import sees_site, whole_hub
-from hub.store.crosscheck_models import DatasetRow, FindingRow, MappingRow
+from hub.store.crosscheck_models import DatasetRow, FindingRow, MappingRow, ProposalRow
 from hub.store.models import RecordRow
 
 __all__ = [
@@ -249,12 +250,13 @@ def proposals(ctx: HubContext, account: AccountInfo) -> tuple[ProposalView, ...]
 
 def _proposal_in_scope(ctx: HubContext, account: AccountInfo, dataset_id: str, row: int,
                        record_id: str) -> None:  # fmt: skip
-    found = [
-        p
-        for p in pending_proposals(ctx, scope=_scope_of(ctx, account), limit=10_000)
-        if (p.dataset_id, p.row, p.record_id) == (dataset_id, row, record_id)
-    ]
-    if not found:
+    """A pending proposal inside the account's jurisdiction (by the record's site), or 404."""
+    with ctx.store.read() as session:
+        found = session.get(ProposalRow, (dataset_id, row, record_id))
+        pending = found is not None and found.state == "pending"
+        site = found.division_code if found is not None else None
+    visible = whole_hub(account, ctx.site) or (site is not None and sees_site(account, site))
+    if not (pending and visible):
         raise NotFoundError("no such proposal")
 
 
@@ -469,7 +471,7 @@ def import_page(
     require(account, "manage_crosscheck")
     if not _TOKEN.fullmatch(dataset_id):
         raise NotFoundError("no such import")
-    item = next((d for d in datasets(ctx, limit=1000) if d.dataset_id == dataset_id), None)
+    item = dataset_item(ctx, dataset_id)
     error = background.outcomes.get(dataset_id)
     if item is None and error is None and not background.running(dataset_id):
         raise NotFoundError("no such import")

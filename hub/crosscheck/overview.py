@@ -34,6 +34,7 @@ __all__ = [
     "FindingsPage",
     "ProposalItem",
     "Tally",
+    "dataset_item",
     "datasets",
     "list_findings",
     "pending_proposals",
@@ -310,6 +311,17 @@ class DatasetItem:
     check_summary: dict[str, Any] | None
 
 
+def _item_of(row: DatasetRow) -> DatasetItem:
+    return DatasetItem(
+        dataset_id=row.dataset_id, state=row.state, source=row.source,
+        source_kind=row.source_kind, file_name=row.file_name, imported_by=row.imported_by,
+        imported_at=row.imported_at, started_at=row.started_at, as_of=row.as_of,
+        rows_written=row.rows_written, rows_stored=row.rows_stored,
+        problem_count=row.problem_count, content_hash=row.content_hash,
+        checked_at=row.checked_at, check_summary=row.check_summary,
+    )  # fmt: skip
+
+
 def datasets(ctx: HubContext, *, limit: int = 50) -> tuple[DatasetItem, ...]:
     """The newest imports, those still being written included."""
     with ctx.store.read() as session:
@@ -319,26 +331,14 @@ def datasets(ctx: HubContext, *, limit: int = 50) -> tuple[DatasetItem, ...]:
             .order_by(DatasetRow.started_at.desc(), DatasetRow.dataset_id)
             .limit(limit)
         ).all()
-        return tuple(
-            DatasetItem(
-                dataset_id=r.dataset_id,
-                state=r.state,
-                source=r.source,
-                source_kind=r.source_kind,
-                file_name=r.file_name,
-                imported_by=r.imported_by,
-                imported_at=r.imported_at,
-                started_at=r.started_at,
-                as_of=r.as_of,
-                rows_written=r.rows_written,
-                rows_stored=r.rows_stored,
-                problem_count=r.problem_count,
-                content_hash=r.content_hash,
-                checked_at=r.checked_at,
-                check_summary=r.check_summary,
-            )
-            for r in rows
-        )
+        return tuple(_item_of(row) for row in rows)
+
+
+def dataset_item(ctx: HubContext, dataset_id: str) -> DatasetItem | None:
+    """One import (being written or committed), or ``None``."""
+    with ctx.store.read() as session:
+        row = session.get(DatasetRow, dataset_id)
+        return None if row is None else _item_of(row)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
