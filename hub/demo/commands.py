@@ -11,7 +11,6 @@ of what an operator would have typed to build the same province by hand.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import shlex
@@ -25,7 +24,7 @@ from typing import TextIO
 
 from hub.demo.errors import DemoProcessError
 from hub.demo.layout import DemoLayout
-from node.cli.main import build_parser, main
+from node.cli.main import main
 
 __all__ = ["CommandRunner"]
 
@@ -64,7 +63,6 @@ class CommandRunner:
         self._stdout: _ThreadRoutedStream | None = None
         self._stderr: _ThreadRoutedStream | None = None
         self.count = 0
-        self._commands: frozenset[str] | None = None
 
     def __enter__(self) -> CommandRunner:
         self._stdout = _ThreadRoutedStream(sys.stdout)
@@ -81,14 +79,6 @@ class CommandRunner:
         if self._stdout is not None and self._stderr is not None:
             sys.stdout, sys.stderr = self._stdout._fallback, self._stderr._fallback
         self._stdout = self._stderr = None
-
-    def has_command(self, name: str) -> bool:
-        """Whether ``muster NAME`` is installed (a command another package adds may not be)."""
-        if self._commands is None:
-            parser = build_parser()
-            actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-            self._commands = frozenset(name for a in actions for name in a.choices)
-        return name in self._commands
 
     def _transcript(self, argv: Sequence[str]) -> None:
         line = f"muster {shlex.join(argv)}\n"

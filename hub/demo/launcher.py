@@ -127,7 +127,6 @@ class Launcher:
         self.readers = dict(readers or {})
         ports = free_ports(len(province.sites))
         self.ports = {site.ident: port for site, port in zip(province.sites, ports, strict=True)}
-        self.serials: dict[str, str] = {}
         self._secret("passphrase-root")
         self.ceremony = Ceremony(
             layout.ceremony,
@@ -321,9 +320,7 @@ class Launcher:
                     f"enrollment of {subject} at {hub}: expected 1 pending request, got {len(ids)}"
                 )
             done = await admin.post(f"/api/v1/admin/enrollments/{ids[0]}/approve")
-        serial = str(done["serial"])
-        self.serials[subject] = serial
-        return serial
+        return str(done["serial"])
 
     async def start_hub(self, ident: str) -> None:
         data = self.layout.hub_dir(ident)

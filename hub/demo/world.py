@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final
 
+from hub.demo.errors import TopologyError
 from hub.demo.launcher import Launcher
 from hub.demo.layout import DemoLayout
 from hub.demo.records import PlannedRecord
@@ -39,8 +40,6 @@ class DemoOptions:
 
     def __post_init__(self) -> None:
         if not MIN_PER_TOWN <= self.per_town <= MAX_PER_TOWN:
-            from hub.demo.errors import TopologyError  # noqa: PLC0415 - keep the import local
-
             raise TopologyError(
                 f"--records: expected {MIN_PER_TOWN} to {MAX_PER_TOWN} records per town, "
                 f"got {self.per_town}"
