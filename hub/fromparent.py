@@ -23,33 +23,29 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from crypto.errors import MusterError, UsageError
 from hub.audit import append_audit
 from hub.context import HubContext
+from hub.parentapply import apply_from_parent, flat_summary, inbox_row, take_parent_receipt
 from hub.rawstore import bundle_path, store_file
-from hub.reissue import ReceiptHandler, Reissue
-from hub.states import BundleState
-from hub.store.models import BundleRow, ParentBundle, StreamRow
+from hub.reissue import ReceiptHandler
+from hub.store.models import ParentBundle, StreamRow
 from hub.streams import lock_stream
-from hub.upward.outbox import record_receipt
 from hub.upward.parent import parent_of
 from hub.verify import peek_header
 from node.errors import ForeignBundleError, NotEnrolledError
 from node.services.inbox import DownResult
-from node.services.streams import issue_down_receipt, refuse_down
+from node.services.streams import refuse_down
 from node.services.sync import Outgoing
-from protocol.bundle import BundleHeader, BundleKind, open_bundle, verify_bundle
-from protocol.entries import decode_entry
+from protocol.bundle import BundleHeader, BundleKind, verify_bundle
 from protocol.errors import StreamError
 from protocol.stream import StreamPosition, Verdict, classify
-from protocol.trust import CertificateTrust, Receipt, ReceiptStatus, TrustStore
+from protocol.trust import CertificateTrust, ReceiptStatus, TrustStore
 
 __all__ = [
     "DOWN_KINDS",
@@ -166,7 +162,7 @@ def accept_from_parent(
                 bundle=header.bundle_id,
                 seq=header.seq,
             )
-        row = _inbox_row(ctx, header, digest, size=len(data), source=source)
+        row = inbox_row(ctx, header, digest, size=len(data), source=source)
         session.add(row)
         if decision.verdict is Verdict.PARK:
             append_audit(
@@ -181,7 +177,7 @@ def accept_from_parent(
             return DownResult(
                 outcome="parked", bundle_id=header.bundle_id, seq=header.seq, kind=header.kind
             )
-        counts = _apply(ctx, session, row, header, on_receipt)
+        counts = apply_from_parent(ctx, session, row, header, on_receipt)
         session.commit()
     apply_parked_from_parent(ctx, on_receipt=on_receipt)
     return DownResult(
@@ -189,7 +185,7 @@ def accept_from_parent(
         bundle_id=header.bundle_id,
         seq=header.seq,
         kind=header.kind,
-        counts=tuple(sorted((k, v) for k, v in _flat(counts).items())),
+        counts=tuple(sorted((k, v) for k, v in flat_summary(counts).items())),
     )
 
 
@@ -223,133 +219,9 @@ def apply_parked_from_parent(ctx: HubContext, *, on_receipt: ReceiptHandler | No
                     bundle=header.bundle_id,
                     seq=header.seq,
                 )
-            _apply(ctx, session, row, header, on_receipt)
+            apply_from_parent(ctx, session, row, header, on_receipt)
             session.commit()
         applied += 1
-
-
-def _inbox_row(
-    ctx: HubContext, header: BundleHeader, digest: str, *, size: int, source: str
-) -> ParentBundle:
-    now = ctx.now()
-    receipt = issue_down_receipt(
-        key=ctx.keys.signing,
-        receiver=ctx.site,
-        sender=header.sender,
-        bundle_id=header.bundle_id,
-        bundle_hash=digest,
-        seq=header.seq,
-        at=now,
-        accepted=True,
-    )
-    return ParentBundle(
-        bundle_hash=digest,
-        bundle_id=header.bundle_id,
-        sender=header.sender,
-        seq=header.seq,
-        kind=header.kind.value,
-        count=header.count,
-        size=size,
-        source=source,
-        state="parked",
-        received_at=now,
-        receipt=receipt.to_bytes().decode("utf-8"),
-        receipt_posted=False,
-    )
-
-
-def take_parent_receipt(ctx: HubContext, session: Session, receipt: Receipt) -> None:
-    """A receipt for one of our packages, from a ``receipt`` bundle the parent sent (USB)."""
-    record_receipt(ctx, session, receipt.to_dict())
-
-
-def _apply(
-    ctx: HubContext,
-    session: Session,
-    row: ParentBundle,
-    header: BundleHeader,
-    on_receipt: ReceiptHandler | None,
-) -> dict[str, Any]:
-    now = ctx.now()
-    log_row: list[int] = []
-
-    def op_log_row() -> int:
-        if not log_row:
-            log_row.append(_log_row(session, header, row, now))
-        return log_row[0]
-
-    path = bundle_path(ctx.config.bundles_dir, row.bundle_hash)
-    work = Reissue(
-        ctx,
-        session,
-        header.kind,
-        row=op_log_row,
-        source="parent",
-        actor=header.sender,
-        on_receipt=on_receipt or take_parent_receipt,
-    )
-    try:
-        with path.open("rb") as source:
-            opened = open_bundle(
-                source,
-                trust=CertificateTrust(ctx.trust(session), now),
-                identities=ctx.identities,
-                limits=ctx.config.limits,
-            )
-            for index, raw in enumerate(opened.entries()):
-                work.add(decode_entry(raw, index))
-        summary = work.finish(about=log_row[0] if log_row else None)
-    finally:
-        work.close()
-    row.state, row.applied_at = "applied", now
-    row.row = log_row[0] if log_row else None
-    position = lock_stream(session, header.sender, ctx.site)
-    position.last_seq, position.last_hash = header.seq, row.bundle_hash
-    append_audit(
-        session,
-        at=now,
-        actor=header.sender,
-        action="parent.applied",
-        subject=header.bundle_id,
-        details={
-            "kind": header.kind.value,
-            "seq": header.seq,
-            "source": row.source,
-            **_flat(summary),
-        },
-    )
-    session.flush()
-    return summary
-
-
-def _flat(summary: Mapping[str, Any]) -> dict[str, Any]:
-    flat = {k: v for k, v in summary.items() if isinstance(v, int)}
-    flat["children"] = len(summary.get("children", {}))
-    return flat
-
-
-def _log_row(session: Session, header: BundleHeader, row: ParentBundle, now: datetime) -> int:
-    """A bundle row for the op log (record history names the parent's bundle)."""
-    log = BundleRow(
-        bundle_hash=row.bundle_hash,
-        size=row.size,
-        source="parent",
-        received_at=row.received_at,
-        state=BundleState.MERGED.value,
-        bundle_id=header.bundle_id,
-        kind=header.kind.value,
-        sender=header.sender,
-        recipient=header.recipient,
-        seq=header.seq,
-        prev=header.prev,
-        created=header.created,
-        count=header.count,
-        merged_at=now,
-        attempts=0,
-    )
-    session.add(log)
-    session.flush()
-    return log.id
 
 
 class ParentDownPort:
