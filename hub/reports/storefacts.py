@@ -38,6 +38,7 @@ import zstandard
 from sqlalchemy.orm import Session
 
 from hub.context import HubContext, get_state, set_state
+from hub.store.bulk import insert_rows
 from hub.store.models import BundleRow, OpBatch, RecordRow
 from hub.store.report_models import FactsRow
 from node.reports.factrules import FactRow, FactRules
@@ -105,28 +106,57 @@ def _touched(data: bytes) -> Iterator[str]:
             yield str(uuid.UUID(bytes=entry[1]))
 
 
-def _write(session: Session, ids: Iterable[str], rows: list[FactRow], baseline: set[str]) -> None:
+_COLUMNS: Final = (
+    "record_id",
+    "site",
+    "region",
+    "categories",
+    "collected_on",
+    "extra",
+    "missing",
+    "baseline",
+)
+
+
+def _write(
+    session: Session, ids: Iterable[str], rows: list[FactRow], baseline: set[str], *, fresh: bool
+) -> None:
     """Replace the facts of ``ids`` with ``rows`` (records not among the rows lose theirs).
 
-    A record keeps its baseline mark; those in ``baseline`` get it.
+    A record keeps its baseline mark; those in ``baseline`` get it. ``fresh``: a
+    rebuild, whose last step marks the baseline records again, so the marks are
+    not looked up.
     """
-    wanted = sorted(set(ids))
     marked = set(baseline)
+    wanted = sorted(set(ids))
     for start in range(0, len(wanted), _IN):
         part = wanted[start : start + _IN]
-        marked.update(
-            session.scalars(
-                sa.select(FactsRow.record_id).where(
-                    FactsRow.record_id.in_(part), FactsRow.baseline.is_(True)
+        if not fresh:
+            marked.update(
+                session.scalars(
+                    sa.select(FactsRow.record_id).where(
+                        FactsRow.record_id.in_(part), FactsRow.baseline.is_(True)
+                    )
                 )
             )
-        )
         session.execute(sa.delete(FactsRow).where(FactsRow.record_id.in_(part)))
-    if rows:
-        session.execute(
-            sa.insert(FactsRow),
-            [{**row._asdict(), "baseline": row.record_id in marked} for row in rows],
-        )
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    insert_rows(
+        session,
+        "report_facts",
+        _COLUMNS,
+        [
+            (
+                *row[:4],
+                # The SQLite driver's own date adapter is deprecated: give it the text.
+                row.collected_on.isoformat() if sqlite and row.collected_on else row.collected_on,
+                row.extra,
+                row.missing,
+                row.record_id in marked,
+            )
+            for row in rows
+        ],
+    )
 
 
 def _baseline_ids(session: Session, batch_ids: list[int]) -> set[str]:
@@ -177,7 +207,7 @@ def _step(ctx: HubContext, rules: FactRules) -> tuple[int, int, int] | None:
             ids.update(_touched(data))
         wanted = sorted(ids)
         baseline = _baseline_ids(session, [number for number, _ in batches])
-        _write(session, wanted, facts_for(rules, _load(session, wanted)), baseline)
+        _write(session, wanted, facts_for(rules, _load(session, wanted)), baseline, fresh=False)
         cursor = batches[-1][0]
         set_state(session, CURSOR_KEY, str(cursor))
         return len(wanted), len(batches), cursor
@@ -237,7 +267,7 @@ def _rebuild(ctx: HubContext, rules: FactRules) -> int:
                 set_state(session, SCHEMA_KEY, ctx.schema.version)
                 return count
             rows = [tuple(r) for r in page]
-            _write(session, (r[0] for r in rows), facts_for(rules, rows), set())
+            _write(session, (r[0] for r in rows), facts_for(rules, rows), set(), fresh=True)
             after = rows[-1][0]
             count += len(rows)
 

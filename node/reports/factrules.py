@@ -32,7 +32,6 @@ __all__ = ["SEPARATOR", "FactRow", "FactRules", "Plan", "join_keys", "split_keys
 
 #: Between the keys of a joined column (category and field keys never hold it).
 SEPARATOR: Final = "|"
-_EMPTY: Final[tuple[object, ...]] = (None, "", (), [])
 
 
 def join_keys(keys: object) -> str:
@@ -69,10 +68,6 @@ class Plan:
 
     required: tuple[str, ...]
     conditional: tuple[tuple[str, str, object], ...]
-
-
-def _filled(value: object) -> bool:
-    return not any(value is empty or value == empty for empty in _EMPTY)
 
 
 def _day(value: object) -> date | None:
@@ -163,7 +158,13 @@ class FactRules:
             for key, field, wanted in plan.conditional:
                 if values.get(field) == wanted:
                     extra.append(key)
-        missing = [k for k in (*required, *extra) if not _filled(values.get(k))]
+        # Empty as record_facts has it: None, "", () or [] (inlined: a call per field
+        # costs as much as the rest of the row).
+        missing = [
+            k
+            for k in (*required, *extra)
+            if (v := values.get(k)) is None or (isinstance(v, str | list | tuple) and not v)
+        ]
         return FactRow(
             record_id=record_id,
             site=site,
