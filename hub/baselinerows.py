@@ -98,6 +98,7 @@ class OpCollector:
             held = live_holders(session, [r.id_number for r in wanted if r.id_number])
         today = self.ctx.now().date()
         made: list[tuple[str, int, str, bytes]] = []
+        in_chunk: set[str] = set()
         for row in wanted:
             values = self._values(row)
             code = self._refusal(values, today)
@@ -106,7 +107,7 @@ class OpCollector:
                 self._issue(row.row, code[0], code[1])
                 continue
             number = str(values[ID_NUMBER_FIELD])
-            if number in held or self._seen(number):
+            if number in held or number in in_chunk or self._seen(number):
                 self.already_held += 1
                 self._issue(row.row, ID_NUMBER_FIELD, "already_held")
                 continue
@@ -121,6 +122,7 @@ class OpCollector:
             town = home_site(values[HOUSEHOLD_FIELD])
             assert town is not None
             self._seq += 1
+            in_chunk.add(number)
             made.append((town, self._seq, number, op.canonical_bytes))
         self.db.executemany("INSERT INTO ops VALUES (?, ?, ?, ?)", made)
         self.records += len(made)
