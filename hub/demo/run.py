@@ -23,8 +23,9 @@ from typing import Final
 from crypto.errors import MusterError
 from hub.demo import slots
 from hub.demo.commands import CommandRunner
-from hub.demo.launcher import HUB_ADMIN, Launcher
+from hub.demo.launcher import Launcher
 from hub.demo.layout import DemoLayout, pid_alive
+from hub.demo.people import HUB_ADMIN, SITE_ADMIN
 from hub.demo.processes import Supervisor
 from hub.demo.records import PlannedRecord, card_for, plan_collection
 from hub.demo.scenario import Outcome, Scenario, Step, done
@@ -126,7 +127,7 @@ def _keep_message(launcher: Launcher, layout: DemoLayout) -> list[str]:
     lines.append("Node UIs (site administrator, collectors, approver):")
     for site in launcher.province.nodes:
         if f"node-{site.ident}" in running:
-            logins = ("admin", *(p.login for p in launcher.people(site.ident)))
+            logins = (SITE_ADMIN.login, *(p.login for p in launcher.people(site.ident)))
             people = ", ".join(f"{x} / {launcher.password(site.ident, x)}" for x in logins)
             lines.append(f"  {site.name} {site.ident}: {launcher.url(site.ident)}/  {people}")
     lines.append(f"The passwords are also in {layout.secrets}; the logs in {layout.logs}.")
