@@ -220,7 +220,7 @@ def _commit(
     batches = 0
     try:
         for town in collect.towns():
-            op_ids = [op.op_id for op in collect.ops_of(town)]
+            op_ids = collect.op_ids_of(town)
             batch = secrets.token_hex(16)
             auth = authorise(
                 key=admin.key,

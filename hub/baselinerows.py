@@ -9,7 +9,6 @@ registration, so a province's baseline never sits in memory.
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 import tempfile
 import uuid
@@ -34,8 +33,6 @@ from protocol.validation import ID_NUMBER_FIELD, validate_record
 
 __all__ = ["HLC_KEY", "BaselineIssue", "OpCollector"]
 
-#: Problem codes that mean "not filled yet": a baseline is completed by the collectors.
-_INCOMPLETE: Final = frozenset({"required", "required_if"})
 _MAX_ISSUES: Final = 1000
 #: The hub's hybrid clock reading in hub_state (shared with hub/review.py's resolutions).
 HLC_KEY: Final = "hlc_last"
@@ -59,7 +56,9 @@ class OpCollector:
         self.author = author
         self._file = tempfile.NamedTemporaryFile(dir=scratch, suffix=".db")  # noqa: SIM115
         self.db = sqlite3.connect(self._file.name)
-        self.db.execute("CREATE TABLE ops (town TEXT, seq INTEGER, id_number TEXT, data BLOB)")
+        self.db.execute(
+            "CREATE TABLE ops (town TEXT, seq INTEGER, id_number TEXT, op_id TEXT, data BLOB)"
+        )
         self.db.execute("CREATE UNIQUE INDEX ops_id ON ops (id_number)")
         self.issues: list[BaselineIssue] = []
         self.refused = self.already_held = self.records = 0
@@ -94,10 +93,12 @@ class OpCollector:
             self._issue(problem.row, problem.field.value if problem.field else None, problem.code)
         self.refused += len(refused_rows)
         wanted = [r for r in rows if r.row not in refused_rows]
+        numbers = [r.id_number for r in wanted if r.id_number]
         with self.ctx.store.read() as session:
-            held = live_holders(session, [r.id_number for r in wanted if r.id_number])
+            held = live_holders(session, numbers)
+        earlier = self._seen(numbers)
         today = self.ctx.now().date()
-        made: list[tuple[str, int, str, bytes]] = []
+        made: list[tuple[str, int, str, str, bytes]] = []
         in_chunk: set[str] = set()
         for row in wanted:
             values = self._values(row)
@@ -107,7 +108,7 @@ class OpCollector:
                 self._issue(row.row, code[0], code[1])
                 continue
             number = str(values[ID_NUMBER_FIELD])
-            if number in held or number in in_chunk or self._seen(number):
+            if number in held or number in earlier or number in in_chunk:
                 self.already_held += 1
                 self._issue(row.row, ID_NUMBER_FIELD, "already_held")
                 continue
@@ -123,15 +124,19 @@ class OpCollector:
             assert town is not None
             self._seq += 1
             in_chunk.add(number)
-            made.append((town, self._seq, number, op.canonical_bytes))
-        self.db.executemany("INSERT INTO ops VALUES (?, ?, ?, ?)", made)
+            made.append((town, self._seq, number, op.op_id, op.canonical_bytes))
+        self.db.executemany("INSERT INTO ops VALUES (?, ?, ?, ?, ?)", made)
         self.records += len(made)
 
-    def _seen(self, number: str) -> bool:
-        return (
-            self.db.execute("SELECT 1 FROM ops WHERE id_number = ?", (number,)).fetchone()
-            is not None
-        )
+    def _seen(self, numbers: Sequence[str]) -> set[str]:
+        """The ID numbers earlier rows of the file already made records for."""
+        found: set[str] = set()
+        for start in range(0, len(numbers), _BATCH_QUERY):
+            part = numbers[start : start + _BATCH_QUERY]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT id_number FROM ops WHERE id_number IN ({marks})"  # noqa: S608 - placeholders only
+            found.update(n for (n,) in self.db.execute(query, part))
+        return found
 
     def _values(self, row: RegisterRow) -> dict[str, Any]:
         schema = self.ctx.schema
@@ -151,12 +156,9 @@ class OpCollector:
         if not inside:
             return HOUSEHOLD_FIELD, "outside_jurisdiction"
         problems = validate_record(
-            values, self.ctx.schema, today=today, divisions=self.ctx.divisions
+            values, self.ctx.schema, today=today, divisions=self.ctx.divisions, complete=False
         )
-        for problem in problems:
-            if problem.code not in _INCOMPLETE:
-                return problem.field, problem.code
-        return None
+        return (problems[0].field, problems[0].code) if problems else None
 
     def _issue(self, row: int, field: str | None, code: str) -> None:
         if len(self.issues) < _MAX_ISSUES:
@@ -164,6 +166,10 @@ class OpCollector:
 
     def towns(self) -> list[str]:
         return [t for (t,) in self.db.execute("SELECT DISTINCT town FROM ops ORDER BY town")]
+
+    def op_ids_of(self, town: str) -> list[str]:
+        query = "SELECT op_id FROM ops WHERE town = ? ORDER BY seq"
+        return [op_id for (op_id,) in self.db.execute(query, (town,))]
 
     def ops_of(self, town: str) -> Iterator[Op]:
         cursor = self.db.execute("SELECT data FROM ops WHERE town = ? ORDER BY seq", (town,))
@@ -173,4 +179,4 @@ class OpCollector:
 
 
 def _new_record_id() -> str:
-    return str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    return str(uuid.uuid4())

@@ -193,10 +193,17 @@ class Reissue:
                 continue
             home = home_site(dict(op.create_values()).get(HOUSEHOLD_FIELD))
             if home is not None and home != sites[op.record_id]:
-                moves.append({"record_id": op.record_id, "site": home})
+                moves.append({"rid": op.record_id, "home": home})
                 sites[op.record_id] = home
-        if moves:
-            self.session.execute(sa.update(RecordRow), moves)
+        if moves:  # one executemany on the table (the ORM's bulk update is slower)
+            table = RecordRow.__table__
+            assert isinstance(table, sa.Table)
+            self.session.execute(
+                sa.update(table)
+                .where(table.c.record_id == sa.bindparam("rid"))
+                .values(site=sa.bindparam("home")),
+                moves,
+            )
         return sites
 
     def _route_op(self, op: Op, site: str | None) -> None:

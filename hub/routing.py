@@ -107,10 +107,11 @@ class ChildDirectory:
     Implements :class:`hub.crosscheck.routing.SiteDirectory` (``route``).
     """
 
-    __slots__ = ("_children",)
+    __slots__ = ("_children", "_served")
 
     def __init__(self, found: Iterable[Child]) -> None:
         self._children = sorted(found, key=lambda c: (-len(jurisdiction_prefix(c.site)), c.subject))
+        self._served: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def of(cls, ctx: HubContext, session: Session) -> ChildDirectory:
@@ -127,6 +128,12 @@ class ChildDirectory:
 
         Empty when no child's jurisdiction contains it (or it is not a division code).
         """
+        known = self._served.get(division_code)
+        if known is None:
+            known = self._served[division_code] = self._serving(division_code)
+        return known
+
+    def _serving(self, division_code: str) -> tuple[str, ...]:
         best: str | None = None
         found: list[str] = []
         for child in self._children:

@@ -138,7 +138,12 @@ def _id_agreement(plan: Applicable, typed: Mapping[str, object]) -> list[Problem
 
 
 def validate_record(
-    values: Mapping[str, object], schema: Schema, *, today: date, divisions: Divisions
+    values: Mapping[str, object],
+    schema: Schema,
+    *,
+    today: date,
+    divisions: Divisions,
+    complete: bool = True,
 ) -> tuple[Problem, ...]:
     """Return every problem of a record's canonical values (empty when it is valid).
 
@@ -147,6 +152,8 @@ def validate_record(
         schema: the schema the record claims to follow.
         today: the date against which "not in the future" is judged.
         divisions: the division table for ID-number address codes and division fields.
+        complete: whether required fields must be filled; False checks only the values
+            given and the rules between them (a baseline record, completed later).
 
     Returns:
         The problems, in form order of their fields (unknown keys last).
@@ -167,13 +174,14 @@ def validate_record(
                 typed[key] = check(value, today, divisions)
             except Reject as reject:
                 problems.append(make_problem(key, plan.by_key[key], reject.code, **reject.params))
-    missing = plan.required_keys.difference(values.keys())
-    if blank:
-        missing |= plan.required_keys.intersection(blank)
-    if missing:
-        problems += _required(plan, missing, usable)
-    if plan.conditional:
-        problems += _conditional(plan, values, typed)
+    if complete:
+        missing = plan.required_keys.difference(values.keys())
+        if blank:
+            missing |= plan.required_keys.intersection(blank)
+        if missing:
+            problems += _required(plan, missing, usable)
+        if plan.conditional:
+            problems += _conditional(plan, values, typed)
     if plan.date_rules:
         problems += _date_order(plan, typed)
     if ID_NUMBER_FIELD in typed:
