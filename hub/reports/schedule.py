@@ -1,4 +1,8 @@
-"""The reports' scheduled job (run by hub/scheduler.py, listed in hub/jobs.py).
+"""The reports' scheduled jobs (run by hub/scheduler.py, listed in hub/jobs.py).
+
+``report_facts``, every minute: :func:`~hub.reports.storefacts.refresh_facts`
+follows the merges, so a dashboard opened after a large merge finds the facts
+ready (an idle run is one query).
 
 ``report_snapshot``, every ``report_snapshot_minutes``: one call into
 :func:`~hub.reports.service.run_snapshot`, which brings the facts up to date
@@ -15,20 +19,25 @@ from typing import Final
 
 from hub.context import HubContext
 from hub.reports.service import run_snapshot
+from hub.reports.storefacts import refresh_facts
 from hub.scheduler import JobSpec
 
-__all__ = ["SNAPSHOT_JOB", "report_jobs"]
+__all__ = ["FACTS_JOB", "FACTS_SECONDS", "SNAPSHOT_JOB", "report_jobs"]
 
-#: The job's name (its label on the status page is ``job.report_snapshot``).
+#: The jobs' names (their labels on the status page are ``job.<name>``).
 SNAPSHOT_JOB: Final = "report_snapshot"
+FACTS_JOB: Final = "report_facts"
+#: How often the facts follow the merges.
+FACTS_SECONDS: Final = 60
 
 
 def report_jobs(ctx: HubContext) -> list[JobSpec]:
-    """The reports' jobs: today's snapshot, every ``report_snapshot_minutes``."""
+    """The reports' jobs: today's snapshot, and the facts following the merges."""
     return [
         JobSpec(
             name=SNAPSHOT_JOB,
             call=lambda: run_snapshot(ctx),
             seconds=ctx.config.report_snapshot_minutes * 60,
-        )
+        ),
+        JobSpec(name=FACTS_JOB, call=lambda: refresh_facts(ctx), seconds=FACTS_SECONDS),
     ]

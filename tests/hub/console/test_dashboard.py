@@ -290,6 +290,7 @@ def test_the_dashboard_catalogs_have_every_key_in_both_languages() -> None:
     used = template_keys("hub.reports") | {
         "nav.dashboard",
         "job.report_snapshot",
+        "job.report_facts",
         *(f"notice.{n}" for n in ("expected_saved", "phase_saved", "narrative_saved")),
         *(f"dashboard.bad_{k}" for k in ("count", "day", "region", "category", "phase")),
         "dashboard.phase_whole_hub",

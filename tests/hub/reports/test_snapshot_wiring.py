@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from hub.console.jobs import JobBoard
 from hub.context import HubContext
 from hub.jobs import job_specs
-from hub.reports.schedule import SNAPSHOT_JOB, report_jobs
+from hub.reports.schedule import FACTS_JOB, SNAPSHOT_JOB, report_jobs
 from hub.reports.storesource import StoreSource
-from hub.scheduler import HubScheduler, job_status
-from hub.store.report_models import SnapshotStoreRow
+from hub.scheduler import HubScheduler, JobSpec, job_status
+from hub.store.report_models import FactsRow, SnapshotStoreRow
 from node.reports import Snapshot, build_report, parse_period
 from tests.hub.factory import TODAY
 from tests.hub.reports.storedata import Loaded
@@ -32,9 +32,13 @@ def _kept(hub: HubContext) -> list[Snapshot]:
         return [Snapshot.from_json(body) for body in bodies]
 
 
+def _snapshot_job(hub: HubContext) -> JobSpec:
+    return next(s for s in report_jobs(hub) if s.name == SNAPSHOT_JOB)
+
+
 def test_the_job_keeps_today_s_figures_once_a_day(hub: HubContext, loaded: Loaded) -> None:
-    (spec,) = report_jobs(hub)
-    assert (spec.name, spec.seconds) == (SNAPSHOT_JOB, 3600)
+    spec = _snapshot_job(hub)
+    assert spec.seconds == 3600
     spec.call()
     spec.call()
     (snapshot,) = _kept(hub)
@@ -50,9 +54,9 @@ def test_the_job_keeps_today_s_figures_once_a_day(hub: HubContext, loaded: Loade
 
 
 def test_the_report_plots_the_kept_days_and_today(hub: HubContext, loaded: Loaded) -> None:
-    (spec,) = report_jobs(hub)
+    spec = _snapshot_job(hub)
     earlier = replace(hub, now=lambda: datetime(2026, 11, 20, 12, tzinfo=UTC))
-    report_jobs(earlier)[0].call()
+    _snapshot_job(earlier).call()
     spec.call()
     report = build_report(StoreSource(hub, today=TODAY), PERIOD, "", today=TODAY)
     assert [p.day for p in report.timeline] == [TODAY - timedelta(days=9), TODAY]
@@ -77,3 +81,11 @@ def test_the_hub_s_scheduler_runs_the_job_on_its_interval(hub: HubContext, loade
     assert (run.failures, run.last_error) == (0, None)
     assert job_status(hub, SNAPSHOT_JOB).runs >= 2
     assert len(_kept(hub)) == 1
+
+
+def test_the_facts_job_follows_the_merges(hub: HubContext, loaded: Loaded) -> None:
+    facts = next(s for s in report_jobs(hub) if s.name == FACTS_JOB)
+    assert facts.seconds == 60
+    facts.call()
+    with hub.store.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(FactsRow)) == 7
