@@ -302,15 +302,20 @@ def seal_entries(
 
 
 def _blobs(ctx: HubContext, blob_ids: Sequence[str]) -> Iterator[Blob]:
+    missing = 0
     for blob_id in blob_ids:
         path = ctx.config.blobs_dir / blob_id.removeprefix("b2:")
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            _log.warning("blob %s is referenced but not held here; sent without it", blob_id)
+            missing += 1
             continue
         # The hub keeps blob bytes only: their type is read back from them.
         yield Blob.of(data, sniff_media_type(data))
+    if missing:  # one line per package, however many: a log must not flood
+        _log.warning(
+            "%d referenced blobs are not held here; the package goes without them", missing
+        )
 
 
 def _audit(ctx: HubContext, session: Session, row: UpBundle, action: str) -> None:

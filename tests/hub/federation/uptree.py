@@ -114,6 +114,7 @@ class UpTree:
     root: Path
     hubs: dict[str, HubContext] = field(default_factory=dict)
     factories: dict[str, DeltaFactory] = field(default_factory=dict)
+    people: set[str] = field(default_factory=set)
 
     def __getitem__(self, name: str) -> HubContext:
         return self.hubs[name]
@@ -165,16 +166,26 @@ class UpTree:
         district = self.hubs[TOWNS[town][2]]
         ids = [record_id(start + i, salt=town) for i in range(count)]
         size = per_bundle or count
+        town_code = factory.node.subject.split("-")[0]
         for first in range(0, count, size):
-            town_code = factory.node.subject.split("-")[0]
             ops = [
-                factory.create(rid, factory.record(town_code)) for rid in ids[first : first + size]
+                factory.create(rid, self.person(factory, town_code))
+                for rid in ids[first : first + size]
             ]
             bundle, _ = factory.bundle(ops, to=self.pki[TOWNS[town][2]])
             result = submit(district, bundle)
             assert result.status == "accepted", result.error
         drain(district)
         return ids
+
+    def person(self, factory: DeltaFactory, town_code: str) -> dict[str, object]:
+        """A new person: random data, an ID number nobody in the tree has yet (so a
+        collection is clean unless a test makes a duplicate on purpose)."""
+        while True:
+            record = factory.record(town_code)
+            if record["id_number"] not in self.people:
+                self.people.add(str(record["id_number"]))
+                return record
 
     def package(self, name: str) -> list[PackageInfo]:
         return build_packages(self.hubs[name])
