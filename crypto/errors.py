@@ -86,6 +86,7 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   │   ├── node.web.kit.LoginThrottledError
     │   │   └── node.web.kit.NotLoggedInError
     │   ├── hub.AlreadyDecidedError
+    │   ├── hub.BundleStorageError                      the hub's disk refused a bundle (507)
     │   ├── hub.ClaimLostError
     │   ├── hub.LoginThrottledError
     │   ├── node.reports.ReportWriteError

@@ -32,6 +32,7 @@ from hub.context import HubContext
 from hub.crosscheck_cli import register_crosscheck
 from hub.demo.cli import register as register_demo
 from hub.downcli import register_downward
+from hub.errors import BundleStorageError
 from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
@@ -262,6 +263,10 @@ def _import(args: argparse.Namespace) -> int:
             continue
         except InputError as exc:
             print(f"{path}: rejected: {exc.message}", file=sys.stderr)
+            failures += 1
+            continue
+        except BundleStorageError as exc:
+            print(f"{path}: not stored: {exc.message}. {exc.diagnostics()}", file=sys.stderr)
             failures += 1
             continue
         result = take_in(ctx, stored, source="file")

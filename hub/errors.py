@@ -13,7 +13,8 @@
     StateError
     ├── hub.AlreadyDecidedError     a bundle or request was decided already
     ├── hub.LoginThrottledError     too many failed logins: wait              (429)
-    └── hub.ClaimLostError          another worker took over a claimed bundle
+    ├── hub.ClaimLostError          another worker took over a claimed bundle
+    └── hub.BundleStorageError      the hub's disk refused a bundle (full)    (507)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from crypto.errors import InputError, StateError, UsageError
 __all__ = [
     "AlreadyDecidedError",
     "AuthenticationError",
+    "BundleStorageError",
     "ClaimLostError",
     "ConfigError",
     "ForbiddenError",
@@ -93,3 +95,20 @@ class ClaimLostError(StateError):
     """Another worker claimed this bundle after our lease ran out; our work is discarded."""
 
     code = "claim_lost"
+
+
+class BundleStorageError(StateError):
+    """The hub could not write a received bundle to its disk (full, over quota, I/O).
+
+    Nothing was kept: the partial file is removed and no row was written, so the
+    sender (whose outbox keeps the bundle) sends it again later.
+    """
+
+    http_status = 507
+    code = "hub_storage"
+
+    def diagnostics(self) -> str:
+        return (
+            "Nothing was kept. Free disk space on the hub (its data directory) and send "
+            "the bundle again; senders retry on their own."
+        )

@@ -3,7 +3,9 @@
 An upload streams into a temporary file while its hash and size are counted; past
 the size limit it stops and the file is removed (HTTP 413). A complete upload is
 fsynced and renamed to ``DATA/bundles/<hash>.bundle``; an identical resend finds
-the file already there. Nothing ever rewrites a stored bundle.
+the file already there. Nothing ever rewrites a stored bundle. A disk that refuses
+the write (full, over quota, a file-size limit, an I/O error) is a
+:class:`~hub.errors.BundleStorageError` (HTTP 507), and the partial file goes too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
+from hub.errors import BundleStorageError
 from node.fsutil import fsync_dir
 from protocol.errors import BundleTooLargeError
 
@@ -53,9 +56,18 @@ class _Writer:
         if self.size > self.limit:
             raise BundleTooLargeError(f"bundle is larger than {self.limit} bytes", limit=self.limit)
         self.hash.update(data)
-        self.handle.write(data)
+        try:
+            self.handle.write(data)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
 
     def finish(self) -> StoredFile:
+        try:
+            return self._finish()
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+
+    def _finish(self) -> StoredFile:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
@@ -79,12 +91,27 @@ class _Writer:
 
 @contextlib.contextmanager
 def _writing(directory: Path, scratch: Path, limit: int) -> Iterator[_Writer]:
-    writer = _Writer(directory, scratch, limit)
+    """A writer whose failures to write are :class:`BundleStorageError`.
+
+    Only the writer's own calls are guarded: an ``OSError`` from reading the source
+    (``muster hub import`` of an unreadable file) is the caller's to report.
+    """
+    try:
+        writer = _Writer(directory, scratch, limit)
+    except OSError as exc:
+        raise _storage_error(exc) from exc
     try:
         yield writer
     except BaseException:
         writer.abort()
         raise
+
+
+def _storage_error(exc: OSError) -> BundleStorageError:
+    return BundleStorageError(
+        f"the hub could not store the bundle: {exc.strerror or type(exc).__name__}",
+        errno=exc.errno,
+    )
 
 
 def store_file(source: IO[bytes], *, directory: Path, scratch: Path, limit: int) -> StoredFile:

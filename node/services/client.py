@@ -2,8 +2,9 @@
 
 Requests that carry no bundle are signed (``protocol.requestauth``) with the caller's
 key; bundle uploads authenticate themselves. Every call is retried on a dropped
-connection, a timeout or a 502/503/504, with exponential back-off and jitter; after the
-last attempt it raises :class:`~node.errors.HubUnreachableError`. Re-sending a bundle is
+connection, a timeout or a 502/503/504 (or 507: the hub's disk is full), with
+exponential back-off and jitter; after the last attempt it raises
+:class:`~node.errors.HubUnreachableError`. Re-sending a bundle is
 safe: the hub answers a resend with the original receipt. Answers the API does not
 allow raise :class:`~node.errors.HubResponseError`.
 
@@ -33,7 +34,7 @@ from protocol.requestauth import sign_request
 __all__ = ["DownListing", "EnrollmentPoll", "HubClient", "RetryPolicy", "UploadAnswer"]
 
 _log = logging.getLogger("muster.node.sync")
-_RETRY_STATUS: Final = frozenset({502, 503, 504})
+_RETRY_STATUS: Final = frozenset({502, 503, 504, 507})
 _MAX_JSON: Final = 4 * 1024 * 1024
 _BUNDLE_TYPE: Final = "application/octet-stream"
 _HASH: Final = frozenset("0123456789abcdef")

@@ -14,6 +14,7 @@ Fault switches (``faults``):
 - ``drop_after_store``: store the next upload and issue its receipt, then cut the
   connection before answering (the node must resend and get the original receipt);
 - ``fail_503``: answer the next N requests with 503;
+- ``fail_507``: answer the next N requests with 507 (the hub's disk is full);
 - ``reject_upload``: refuse the next upload with a signed ``rejected`` receipt.
 """
 
@@ -156,6 +157,9 @@ def make_app(hub: StandInHub) -> web.Application:
     async def faults(request: web.Request, handler: Any) -> web.StreamResponse:
         if hub.fault("fail_503"):
             return web.json_response({"error": "busy", "message": "try later"}, status=503)
+        if hub.fault("fail_507"):
+            body = {"error": "hub_storage", "message": "the hub could not store the bundle"}
+            return web.json_response(body, status=507)
         try:
             response: web.StreamResponse = await handler(request)
         except MusterError as exc:

@@ -105,11 +105,12 @@ async def test_a_receipt_lost_with_the_connection_comes_back_on_the_resend(
     assert len(hub.held) == 1  # held once, answered twice
 
 
+@pytest.mark.parametrize("fault", ["fail_503", "fail_507"], ids=["busy", "disk_full"])
 async def test_busy_answers_are_retried_with_back_off(
-    node: NodeUnderTest, aiohttp_server: ServerFactory
+    node: NodeUnderTest, aiohttp_server: ServerFactory, fault: str
 ) -> None:
     hub, services = await _hub(node, aiohttp_server)
-    hub.faults["fail_503"] = 2
+    hub.faults[fault] = 2
     _authorised(services, 1)
     report = await asyncio.to_thread(services.sync_now)
     assert report.acknowledged == 1
