@@ -37,8 +37,11 @@ async def run_workers(ctx: HubContext) -> None:
     while True:
         try:
             busy = await asyncio.to_thread(run_once, ctx)
+        except OSError as exc:  # a full disk, a lost connection: no trace, a plain line
+            _log.error("pipeline step failed (%s); the bundle is tried again in a minute", exc)
+            busy = False
         except Exception:
-            _log.exception("pipeline step failed; the bundle returns to the queue")
+            _log.exception("pipeline step failed; the bundle is tried again in a minute")
             busy = False
         if not busy:
             await asyncio.sleep(ctx.config.poll_seconds)

@@ -11,6 +11,7 @@ whole transaction rolled back, so every bundle is merged exactly once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -24,7 +25,22 @@ from hub.faults import fault
 from hub.states import BundleState
 from hub.store.models import BundleRow
 
-__all__ = ["WORK_STATES", "Claim", "claim_next", "hold", "release", "release_all_on_sqlite"]
+__all__ = [
+    "RETRY_SECONDS",
+    "WORK_STATES",
+    "Claim",
+    "claim_next",
+    "hold",
+    "release",
+    "release_all_on_sqlite",
+    "retry_soon",
+]
+
+_log = logging.getLogger("muster.hub.claims")
+
+#: A step that failed for a reason outside the bundle (a full disk, a lost database
+#: connection) is tried again after this long rather than after the whole lease.
+RETRY_SECONDS: Final = 60
 
 #: States in which a bundle waits for a worker.
 WORK_STATES: Final = (BundleState.RECEIVED, BundleState.VERIFIED, BundleState.APPROVED)
@@ -77,6 +93,24 @@ def hold(session: Session, row_id: int, worker: str) -> BundleRow:
     if row is None or row.claimed_by != worker:
         raise ClaimLostError(f"bundle row {row_id}: claimed by another worker now")
     return row
+
+
+def retry_soon(ctx: HubContext, claim: Claim) -> None:
+    """Shorten our lease on a bundle whose step failed (its transaction rolled back),
+    so that a worker tries it again in :data:`RETRY_SECONDS`.
+
+    Best effort: the store may be what failed, and then the lease ends on its own.
+    """
+    seconds = min(RETRY_SECONDS, ctx.config.claim_lease_seconds)
+    try:
+        with ctx.store.write() as session:
+            session.execute(
+                sa.update(BundleRow)
+                .where(BundleRow.id == claim.row_id, BundleRow.claimed_by == ctx.worker)
+                .values(lease_until=ctx.now() + timedelta(seconds=seconds))
+            )
+    except Exception as exc:  # the store failing too: the full lease stands
+        _log.warning("bundle row %s: lease not shortened (%s)", claim.row_id, type(exc).__name__)
 
 
 def release(row: BundleRow) -> None:

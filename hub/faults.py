@@ -1,13 +1,16 @@
 """Named fault points for the crash tests: the process can die (or stop) exactly there.
 
 ``MUSTER_FAULT_HUB=<point>[:<action>][,…]`` arms points; the action is ``kill`` (the
-default: the process sends itself SIGKILL, as ``kill -9`` would) or ``pause`` (the
-process writes ``MUSTER_FAULT_HUB_MARK`` and sleeps, so a test can kill it there).
+default: the process sends itself SIGKILL, as ``kill -9`` would), ``pause`` (the
+process writes ``MUSTER_FAULT_HUB_MARK`` and sleeps, so a test can kill it there) or
+``enospc`` (an ``OSError`` "No space left on device" is raised there, as a full disk
+would raise it from a write).
 Unset, :func:`fault` costs one environment lookup.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -52,6 +55,8 @@ def fault(point: str) -> None:
         name, _, action = item.partition(":")
         if name.strip() != point:
             continue
+        if action.strip() == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         if action.strip() == "pause":
             mark = os.environ.get(MARK_ENV)
             if mark:

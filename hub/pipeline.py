@@ -21,7 +21,7 @@ from typing import Any
 
 from crypto.errors import MusterError
 from hub.audit import append_audit
-from hub.claims import Claim, claim_next, hold, release
+from hub.claims import Claim, claim_next, hold, release, retry_soon
 from hub.context import HubContext
 from hub.downward import acknowledge
 from hub.errors import NotFoundError
@@ -234,7 +234,13 @@ def process(ctx: HubContext, claim: Claim) -> BundleState:
 
 
 def run_once(ctx: HubContext) -> bool:
-    """Claim and process one bundle; return whether there was one."""
+    """Claim and process one bundle; return whether there was one.
+
+    Raises:
+        Exception: a step failed for a reason outside the bundle (a full disk, a lost
+            database connection): its transaction was rolled back and the bundle is
+            tried again in ``RETRY_SECONDS`` (hub/claims.py).
+    """
     claim = claim_next(ctx)
     if claim is None:
         return False
@@ -242,4 +248,7 @@ def run_once(ctx: HubContext) -> bool:
         process(ctx, claim)
     except MusterError as exc:
         _log.warning("bundle row %s: %s (%s)", claim.row_id, exc.message, exc.code)
+    except Exception:
+        retry_soon(ctx, claim)
+        raise
     return True

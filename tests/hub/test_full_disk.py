@@ -1,5 +1,6 @@
 """A hub whose disk refuses a bundle keeps nothing of it and says so: HTTP 507 to the
-sender (who retries later), a one-line "not stored" from ``muster hub import``.
+sender (who retries later), a one-line "not stored" from ``muster hub import``. A
+pipeline step the disk fails is rolled back and tried again a minute later.
 
 The full disk is a real ``RLIMIT_FSIZE`` (the kernel refuses the write with EFBIG,
 as it refuses a full disk's with ENOSPC): in a child process for the command line,
@@ -14,6 +15,7 @@ import resource
 import signal
 import subprocess
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from hub.app import create_app
+from hub.claims import RETRY_SECONDS
 from hub.context import HubContext
-from hub.store.models import BundleRow
+from hub.faults import FAULT_ENV
+from hub.pipeline import run_once
+from hub.states import BundleState
+from hub.store.models import BundleRow, RecordRow
 from tests.hub.datadir import ROOT, hub_command, make_data_dir, run_hub
 from tests.hub.factory import DeltaFactory, record_id
-from tests.pki import Pki
+from tests.hub.helpers import bundle_row, count, drain, submit
+from tests.pki import NOW, Pki
 
 Client = TestClient[web.Request, web.Application]
 MakeClient = Callable[[web.Application], Awaitable[Client]]
@@ -116,3 +123,24 @@ def test_a_usb_import_onto_a_full_disk_stores_nothing_and_says_so(tmp_path: Path
     assert taken.returncode == 0, taken.stderr
     assert f"{bundle}: accepted" in taken.stdout
     assert run_hub("audit", "verify", data=data).returncode == 0
+
+
+def test_a_merge_the_disk_fails_is_rolled_back_and_tried_again_a_minute_later(
+    hub: HubContext, deltas: DeltaFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = deltas.bundle([deltas.create(record_id(i)) for i in range(3)])
+    taken = submit(hub, data)
+    waiting = bundle_row(hub, taken.row_id).state
+    monkeypatch.setenv(FAULT_ENV, "stage.chunk_applied:enospc")
+    with pytest.raises(OSError, match="No space left on device"):
+        run_once(hub)
+    row = bundle_row(hub, taken.row_id)
+    assert (row.state, row.attempts) == (waiting, 1)
+    assert row.lease_until == NOW + timedelta(seconds=RETRY_SECONDS)
+    assert count(hub, RecordRow) == 0
+    monkeypatch.delenv(FAULT_ENV)
+    assert drain(hub) == 0  # not before the minute is up
+    later = dataclasses.replace(hub, now=lambda: NOW + timedelta(seconds=RETRY_SECONDS + 1))
+    drain(later)
+    assert bundle_row(hub, taken.row_id).state == BundleState.MERGED
+    assert count(hub, RecordRow) == 3
