@@ -100,7 +100,20 @@ class EnrollmentPoll:
 
 
 class _RetryStatusError(Exception):
-    """The hub answered 502, 503 or 504: worth another attempt."""
+    """The hub answered 502, 503, 504 or 507: worth another attempt."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+    def __str__(self) -> str:
+        cause = " (the hub's disk is full)" if self.status == 507 else ""
+        return f"HTTP {self.status}{cause}"
+
+
+def _why(exc: Exception | None) -> str:
+    """What made an attempt fail, for a person: the HTTP status, or the error's kind."""
+    return str(exc) if isinstance(exc, _RetryStatusError) else type(exc).__name__
 
 
 _RETRYABLE: Final = (
@@ -210,13 +223,13 @@ class HubClient:
                     where,
                     attempt,
                     self._retry.attempts,
-                    type(exc).__name__,
+                    _why(exc),
                 )
                 if attempt < self._retry.attempts:
                     await self._sleep(self._retry.delay(attempt, self._rng))
         raise HubUnreachableError(
             f"{method} {where}: the parent hub did not answer after "
-            f"{self._retry.attempts} attempts ({type(last).__name__})",
+            f"{self._retry.attempts} attempts ({_why(last)})",
             attempts=self._retry.attempts,
         ) from last
 

@@ -116,6 +116,19 @@ async def test_busy_answers_are_retried_with_back_off(
     assert report.acknowledged == 1
 
 
+async def test_a_hub_whose_disk_stays_full_is_named_and_nothing_is_lost(
+    node: NodeUnderTest, aiohttp_server: ServerFactory
+) -> None:
+    hub, services = await _hub(node, aiohttp_server)
+    hub.faults["fail_507"] = 100
+    _authorised(services, 1)
+    with pytest.raises(HubUnreachableError, match=r"HTTP 507 \(the hub's disk is full\)"):
+        await asyncio.to_thread(services.sync_now)
+    [item] = services.outbox()
+    assert item.state is not BundleState.ACKNOWLEDGED
+    assert hub.held == {}
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
