@@ -46,7 +46,7 @@ from protocol.trust.anchor import anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 from protocol.trust.escrow import EscrowStatement, issue_escrow
 from tests.hub.helpers import drain
-from tests.node.core.helpers import APPROVER, COLLECTOR, Clock
+from tests.node.core.helpers import APPROVER, COLLECTOR, Clock, form_for
 from tests.pki import NOW, YEAR, Pki, seeded_key, serial_for
 
 PASSPHRASE = b"tree node passphrase"
@@ -302,6 +302,14 @@ async def build_tree(
     for node_id in nodes:
         tree.nodes[node_id] = _node(tree, node_id)
     return tree
+
+
+def collect(tree: Tree, node_id: str, seed: int) -> None:
+    """One new record collected at ``node_id`` and authorised by its approver."""
+    services = tree.nodes[node_id]
+    categories, values = form_for(services, seed=seed)
+    assert services.save_record(None, categories, values, COLLECTOR[0]).saved
+    services.authorise(APPROVER[0], APPROVER[2])
 
 
 async def close_tree(tree: Tree) -> None:

@@ -27,8 +27,7 @@ from protocol.bundle import open_bundle
 from protocol.errors import PayloadDecryptError
 from protocol.trust import CertificateTrust, RevocationReason
 from protocol.trust.enrollment import EnrollmentAnswer
-from tests.hub.federation.downtree import PASSPHRASE, Tree, build_tree, close_tree
-from tests.node.core.helpers import APPROVER, COLLECTOR, form_for
+from tests.hub.federation.downtree import PASSPHRASE, Tree, build_tree, close_tree, collect
 
 NODE = "370102001-11"
 
@@ -40,13 +39,6 @@ async def tree(tmp_path: Path) -> AsyncIterator[Tree]:
         yield built
     finally:
         await close_tree(built)
-
-
-def _collect(tree: Tree, seed: int) -> None:
-    services = tree.nodes[NODE]
-    categories, values = form_for(services, seed=seed)
-    assert services.save_record(None, categories, values, COLLECTOR[0]).saved
-    services.authorise(APPROVER[0], APPROVER[2])
 
 
 def _count(ctx: HubContext, state: str | None = None) -> int:
@@ -62,11 +54,11 @@ async def test_a_hub_that_lost_its_key_is_recovered_with_the_province_recovery_k
 ) -> None:
     district = tree.hubs["district"]
     node = tree.nodes[NODE]
-    _collect(tree, seed=1)
+    collect(tree, NODE, seed=1)
     await tree.sync_node(NODE)  # merged before the loss
-    _collect(tree, seed=2)
+    collect(tree, NODE, seed=2)
     await asyncio.to_thread(node.sync_now)  # taken in, not yet staged: waits on the key
-    _collect(tree, seed=3)
+    collect(tree, NODE, seed=3)
     usb = tree.root / "usb"
     usb.mkdir()
     [in_flight] = [Path(p) for p in (await asyncio.to_thread(node.export_to, usb)).files]
@@ -125,7 +117,7 @@ async def test_a_hub_that_lost_its_key_is_recovered_with_the_province_recovery_k
         node.enroll, (tree.root / "answers" / f"{NODE}.json").read_bytes()
     )
     assert state.serial != tree.node_certs[NODE].serial
-    _collect(tree, seed=4)
+    collect(tree, NODE, seed=4)
     sync = await tree.sync_node(NODE)
     assert (sync.error, sync.rejected) == (None, 0)
     assert _count(recovered) == 4

@@ -26,8 +26,7 @@ from protocol.bundle import BundleKind
 from protocol.entries import Problem, encode_entry
 from protocol.errors import CertificateRevokedError, TrustError, UntrustedSignerError
 from protocol.trust import Certificate, RevocationReason, TrustStore
-from tests.hub.federation.downtree import Tree, build_tree, close_tree
-from tests.node.core.helpers import APPROVER, COLLECTOR, form_for
+from tests.hub.federation.downtree import Tree, build_tree, close_tree, collect
 from tests.pki import Party, seal
 
 NODES = ("370102001-11", "370102001-12", "370103001-11")
@@ -66,13 +65,6 @@ def _revokes(store: TrustStore, cert: Certificate, now: datetime) -> bool:
     return False
 
 
-def _collect(tree: Tree, node_id: str, seed: int) -> None:
-    services = tree.nodes[node_id]
-    categories, values = form_for(services, seed=seed)
-    assert services.save_record(None, categories, values, COLLECTOR[0]).saved
-    services.authorise(APPROVER[0], APPROVER[2])
-
-
 def _province_records(tree: Tree) -> int:
     with tree.hubs["province"].store.read() as session:
         return int(session.scalar(sa.select(sa.func.count()).select_from(RecordRow)) or 0)
@@ -87,7 +79,7 @@ def _last_outbox(tree: Tree, node_id: str) -> bytes:
 
 
 async def test_a_district_revokes_a_node_and_every_level_enforces_it(tree: Tree) -> None:
-    _collect(tree, "370102001-12", seed=1)
+    collect(tree, "370102001-12", seed=1)
     await tree.cycle()
     assert _province_records(tree) == 1  # the node's record climbed the whole tree
     tree.clock.advance(hours=1)
@@ -100,7 +92,7 @@ async def test_a_district_revokes_a_node_and_every_level_enforces_it(tree: Tree)
         by="370102/wang.fang",
     )
     tree.clock.advance(minutes=5)
-    _collect(tree, "370102001-12", seed=2)  # sealed under the revoked key
+    collect(tree, "370102001-12", seed=2)  # sealed under the revoked key
     late = _last_outbox(tree, "370102001-12")
 
     await tree.cycle()
@@ -142,7 +134,7 @@ async def test_a_city_revokes_a_district_and_every_level_enforces_it(tree: Tree)
         reason=RevocationReason.KEY_COMPROMISE,
         by="370100/qian.li",
     )
-    _collect(tree, "370102001-11", seed=3)  # the district merges it and packages it up
+    collect(tree, "370102001-11", seed=3)  # the district merges it and packages it up
 
     await tree.cycle()
 
@@ -194,7 +186,7 @@ async def test_the_province_revokes_a_city_and_every_level_enforces_it(tree: Tre
         reason=RevocationReason.CESSATION,
         by="370000/zhao.min",
     )
-    _collect(tree, "370103001-11", seed=4)
+    collect(tree, "370103001-11", seed=4)
 
     await tree.cycle()
 

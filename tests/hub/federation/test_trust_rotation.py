@@ -35,8 +35,7 @@ from protocol.trust import RevocationReason, Role
 from protocol.trust.enrollment import make_enrollment_request
 from protocol.trust.rotation import RotationRequest, make_rotation_request, verify_rotation
 from tests.hub.conftest import make_hub
-from tests.hub.federation.downtree import PASSPHRASE, Tree, build_tree, close_tree
-from tests.node.core.helpers import APPROVER, COLLECTOR, form_for
+from tests.hub.federation.downtree import PASSPHRASE, Tree, build_tree, close_tree, collect
 from tests.pki import NOW, Party, Pki, seal
 
 NODE = "370102001-11"
@@ -49,13 +48,6 @@ async def tree(tmp_path: Path) -> AsyncIterator[Tree]:
         yield built
     finally:
         await close_tree(built)
-
-
-def _collect(tree: Tree, seed: int) -> None:
-    services = tree.nodes[NODE]
-    categories, values = form_for(services, seed=seed)
-    assert services.save_record(None, categories, values, COLLECTOR[0]).saved
-    services.authorise(APPROVER[0], APPROVER[2])
 
 
 def _records(ctx: HubContext) -> int:
@@ -81,7 +73,7 @@ async def test_a_node_rotates_its_keys_and_its_bundle_in_flight_is_still_accepte
     district = tree.hubs["district"]
     services = tree.nodes[NODE]
     old_keys, old_cert = services.context.keys, tree.node_certs[NODE]
-    _collect(tree, seed=1)  # sealed under the old key, and carried by USB
+    collect(tree, NODE, seed=1)  # sealed under the old key, and carried by USB
     usb = tree.root / "usb"
     usb.mkdir()
     [in_flight] = [Path(p) for p in (await asyncio.to_thread(services.export_to, usb)).files]
@@ -107,7 +99,7 @@ async def test_a_node_rotates_its_keys_and_its_bundle_in_flight_is_still_accepte
     report = await tree.sync_node(NODE)  # the copy in the outbox is a duplicate now
     assert (report.rejected, report.error) == (0, None)
     assert [p.problem_id for p in services.problems()] == ["p-old"]  # the retired age key
-    _collect(tree, seed=2)  # signed with the new key
+    collect(tree, NODE, seed=2)  # signed with the new key
     report = await tree.sync_node(NODE)
     assert (report.uploaded, report.acknowledged) == (1, 1)
     assert _records(district) == 2
@@ -148,7 +140,7 @@ async def test_finishing_a_rotation_that_was_never_begun_is_refused(tree: Tree) 
 async def test_a_hub_rotates_its_keys_and_its_children_follow(tree: Tree) -> None:
     district = tree.hubs["district"]
     _write_keystore(district, tree.pki)
-    _collect(tree, seed=3)  # sealed to the district's old age key, sent after the rotation
+    collect(tree, NODE, seed=3)  # sealed to the district's old age key, sent after the rotation
     request = await asyncio.to_thread(
         begin_hub_rotation, district, PASSPHRASE, cost=KDF_INTERACTIVE
     )
