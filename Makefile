@@ -11,13 +11,20 @@ DEBS   := minisign age chromium fonts-wqy-microhei
 PKGS   := crypto protocol node hub
 ARGS   ?=
 
-.PHONY: demo test lint typecheck pytest bench debs clean
+.PHONY: demo test lint typecheck pytest bench debs clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -c constraints.txt
 	@touch $@
+
+# Pin what is installed now, after a change to pyproject.toml's dependencies (to move
+# everything to newer releases, empty constraints.txt first).
+constraints: $(STAMP)
+	@{ echo "# Every Python package's version, so that a fresh clone installs what CI tested."; \
+	   echo "# Refresh after changing pyproject.toml's dependencies: make constraints"; \
+	   $(PY) -m pip freeze --exclude-editable; } > constraints.txt
 
 # Install the Debian packages only when a tool is missing; refresh the package
 # lists once if the first attempt fails (a fresh machine has none).
