@@ -54,11 +54,11 @@ from node.keyfiles import KeyDir, rotated_secrets
 from protocol.divisions import contains
 from protocol.errors import NameConstraintError
 from protocol.trust import Certificate, Role, issue_certificate
-from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
+from protocol.trust.enrollment import EnrollmentAnswer, verify_answer
 from protocol.trust.rotation import (
     ROTATION_TYPE,
     RotationRequest,
-    make_rotation_request,
+    new_keys_rotation_request,
     verify_rotation,
 )
 
@@ -181,16 +181,15 @@ def begin_hub_rotation(
         seal_keystore(rotated_secrets(new, old), passphrase, rng=secrets.token_bytes, cost=cost),
         mode=0o600,
     )
-    request = make_enrollment_request(
-        new.signing,
+    data = new_keys_rotation_request(
+        new,
+        old_key=ctx.keys.signing,
+        old_serial=current.serial,
         subject=ctx.site,
         role=Role.HUB,
         name=ctx.config.name,
         at=ctx.now(),
-        age=new.age.recipient,
-    )
-    rotation = make_rotation_request(request, old_key=ctx.keys.signing, old_serial=current.serial)
-    data = rotation.to_bytes()
+    ).to_bytes()
     write_atomic(ctx.config.data_dir / ROTATION_FILE, data, mode=0o644)
     return data
 

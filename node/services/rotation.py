@@ -33,8 +33,7 @@ from node.services.context import STORE_KEY_SECRET, NodeContext
 from node.services.enrollment import enroll, enrollment_state
 from node.services.values import EnrollmentState
 from protocol.trust import Role
-from protocol.trust.enrollment import make_enrollment_request
-from protocol.trust.rotation import make_rotation_request
+from protocol.trust.rotation import new_keys_rotation_request
 
 __all__ = ["NEXT_KEYSTORE", "ROTATION_FILE", "begin_rotation", "finish_rotation"]
 
@@ -66,16 +65,15 @@ def begin_rotation(ctx: NodeContext, passphrase: bytes, *, cost: KdfCost = KDF_M
         seal_keystore(secrets, passphrase, rng=ctx.rng, cost=cost),
         mode=0o600,
     )
-    request = make_enrollment_request(
-        new.signing,
+    data = new_keys_rotation_request(
+        new,
+        old_key=ctx.keys.signing,
+        old_serial=state.serial,
         subject=ctx.node_id,
         role=Role.NODE,
         name=ctx.config.name,
         at=ctx.now(),
-        age=new.age.recipient,
-    )
-    rotation = make_rotation_request(request, old_key=ctx.keys.signing, old_serial=state.serial)
-    data = rotation.to_bytes()
+    ).to_bytes()
     write_atomic(ctx.config.data_dir / ROTATION_FILE, data, mode=0o644)
     return data
 

@@ -28,10 +28,11 @@ from datetime import datetime
 from typing import Any, Final
 
 from crypto.hashing import TAG_ROTATION
+from crypto.keys import KeyPair
 from crypto.sign import SigningKey
 from protocol.errors import TrustError
-from protocol.trust.certificate import Certificate
-from protocol.trust.enrollment import EnrollmentRequest
+from protocol.trust.certificate import Certificate, Role
+from protocol.trust.enrollment import EnrollmentRequest, make_enrollment_request
 from protocol.trust.statement import (
     decode_statement,
     encode_statement,
@@ -41,7 +42,13 @@ from protocol.trust.statement import (
 )
 from protocol.trust.store import TrustStore
 
-__all__ = ["ROTATION_TYPE", "RotationRequest", "make_rotation_request", "verify_rotation"]
+__all__ = [
+    "ROTATION_TYPE",
+    "RotationRequest",
+    "make_rotation_request",
+    "new_keys_rotation_request",
+    "verify_rotation",
+]
 
 ROTATION_TYPE: Final = "muster-rotation-request"
 _SERIAL: Final = re.compile(r"[0-9a-f]{32}")
@@ -124,6 +131,31 @@ def make_rotation_request(
     return dataclasses.replace(
         unsigned, signature=sign_body(TAG_ROTATION, unsigned.body(), old_key)
     )
+
+
+def new_keys_rotation_request(
+    new: KeyPair,
+    *,
+    old_key: SigningKey,
+    old_serial: str,
+    subject: str,
+    role: Role,
+    name: str,
+    at: datetime,
+) -> RotationRequest:
+    """The new keys' self-signed enrollment request (signing key and age recipient),
+    signed again by ``old_key``, whose certificate is ``old_serial``.
+
+    A node and a hub roll their keys the same way (only who they are and where they
+    keep the new keys differ), so both build their request here.
+
+    Raises:
+        TrustError: a field or the serial is malformed, or the new key is the old one.
+    """
+    request = make_enrollment_request(
+        new.signing, subject=subject, role=role, name=name, at=at, age=new.age.recipient
+    )
+    return make_rotation_request(request, old_key=old_key, old_serial=old_serial)
 
 
 def verify_rotation(rotation: RotationRequest, store: TrustStore, at: datetime) -> Certificate:
