@@ -194,7 +194,10 @@ def _check(ctx: HubContext, dataset_id: str, *, by: str, coverage: str | None, s
 def _print_sent(ctx: HubContext, by: str) -> None:
     sent = send_problems(ctx, by=by)
     bundles = ", ".join(f"{child} {n}" for child, n in sent.bundles) or "none"
-    print(f"sent {sent.sent} findings down (bundles: {bundles}); {sent.unrouted} unrouted")
+    print(
+        f"sent {sent.sent} findings and {sent.closures} closures down (bundles: {bundles}); "
+        f"{sent.unrouted} unrouted"
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -46,7 +46,14 @@ from node.errors import ForeignBundleError
 from node.fsutil import write_atomic
 from protocol.bundle import BundleKind
 from protocol.divisions import parse_node_id
-from protocol.entries import Blob, Decision, DecisionStatus, Manifest, Problem
+from protocol.entries import (
+    Blob,
+    Decision,
+    DecisionStatus,
+    Manifest,
+    Problem,
+    ProblemClosure,
+)
 from protocol.hlc import HybridClock, Timestamp
 from protocol.ops import Op, OpKind
 from protocol.trust import Certificate, Receipt, RevocationList
@@ -128,6 +135,8 @@ class Reissue:
             self._trust(value)
         elif isinstance(value, Problem):
             self._problem(value)
+        elif isinstance(value, ProblemClosure):
+            self._closure(value)
         elif isinstance(value, Decision):
             self._decision(value)
         elif isinstance(value, Receipt) and self._on_receipt is not None:
@@ -240,16 +249,24 @@ class Reissue:
 
     def _problem(self, problem: Problem) -> None:
         body = problem.body
-        division = body.get("division") or body.get(HOUSEHOLD_FIELD)
+        record = body.get("record", body.get("record_id"))
+        self._count("problem")
+        self._route_finding(problem, body.get("division") or body.get(HOUSEHOLD_FIELD), record)
+
+    def _closure(self, closure: ProblemClosure) -> None:
+        # Routed as its problem was (by the same division, else the record's site), so it
+        # reaches the machines that hold the item.
+        self._count("closure")
+        self._route_finding(closure, closure.division, closure.record_id)
+
+    def _route_finding(self, entry: object, division: object, record: object) -> None:
         site = home_site(division)
         if site is None:
-            record = body.get("record", body.get("record_id"))
             site = self._site_of_record(record) if isinstance(record, str) else None
-        self._count("problem")
         serving = self.router.directory.serving(site) if site else ()
         if not serving:
             self.unrouted += 1
-        self.router.add_to(serving, problem)
+        self.router.add_to(serving, entry)
 
     def _site_of_record(self, record_id: str) -> str | None:
         return self.session.scalar(

@@ -19,6 +19,8 @@ receipt  a receipt statement                             receipt
 problem  ``{…}`` (cross-check findings, docs/crosscheck) problems
 answer   ``{"finding", "reason", "note", "by", "at"}``   delta, package
          (a collector's answer to a ``problem``)
+closure  ``{"finding", "resolution", "division",         problems
+         "record", "at"}`` (the hub closed a ``problem``)
 ======== =============================================== =====================
 
 :func:`decode_entry` checks an entry strictly and returns a typed value; anything
@@ -50,12 +52,14 @@ __all__ = [
     "NOTE_REQUIRED",
     "AnswerReason",
     "Blob",
+    "ClosureResolution",
     "Decision",
     "DecisionStatus",
     "EntryTag",
     "Manifest",
     "Problem",
     "ProblemAnswer",
+    "ProblemClosure",
     "blob_id_of",
     "decode_entry",
     "encode_entry",
@@ -71,6 +75,10 @@ _MAX_MANIFEST_OPS: Final = 1_000_000
 #: An answer's note: where the person moved, or why the register is wrong.
 MAX_ANSWER_NOTE: Final = 500
 _ANSWER_KEYS: Final = ("finding", "reason", "note", "by", "at")
+_CLOSURE_KEYS: Final = ("finding", "resolution", "division", "record", "at")
+#: A division code: 2 to 12 digits (province to village), as findings are routed by.
+_DIVISION: Final = re.compile(r"[0-9]{2,12}")
+_RECORD_ID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class EntryTag(enum.StrEnum):
@@ -83,6 +91,7 @@ class EntryTag(enum.StrEnum):
     RECEIPT = "receipt"
     PROBLEM = "problem"
     ANSWER = "answer"
+    CLOSURE = "closure"
 
 
 def blob_id_of(data: bytes) -> str:
@@ -210,6 +219,52 @@ class ProblemAnswer:
             raise EntryError(f"answer {self.finding_id}: time must be timezone-aware")
 
 
+class ClosureResolution(enum.StrEnum):
+    """Why the hub closed a cross-check problem (docs/crosscheck.md §7)."""
+
+    FIXED = "fixed"
+    ACCEPTED = "accepted"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProblemClosure:
+    """The hub closed a problem it had sent down: the collector's to-do item closes too.
+
+    Attributes:
+        finding_id: the ``id`` of the ``problem`` (32 hex digits).
+        resolution: fixed (a re-check passed), accepted (the answer), or withdrawn.
+        division: the division the problem was routed by, so that a hub on the way
+            routes the closure as it routed the problem; None if it had none.
+        record_id: the record the problem was about, or None (a register row's).
+        at: when the hub closed it (aware).
+
+    It carries no personal value: the node holds the problem it closes.
+    """
+
+    finding_id: str
+    resolution: ClosureResolution
+    division: str | None
+    record_id: str | None
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.finding_id, str) or not _HEX32.fullmatch(self.finding_id):
+            raise EntryError("closure: finding must be 32 hex digits")
+        if not isinstance(self.resolution, ClosureResolution):
+            raise EntryError("closure: resolution must be a ClosureResolution")
+        if self.division is not None and not (
+            isinstance(self.division, str) and _DIVISION.fullmatch(self.division)
+        ):
+            raise EntryError(f"closure {self.finding_id}: division must be 2 to 12 digits")
+        if self.record_id is not None and not (
+            isinstance(self.record_id, str) and _RECORD_ID.fullmatch(self.record_id)
+        ):
+            raise EntryError(f"closure {self.finding_id}: record must be a record id")
+        if not isinstance(self.at, datetime) or self.at.tzinfo is None:
+            raise EntryError(f"closure {self.finding_id}: time must be timezone-aware")
+
+
 def encode_entry(value: object) -> list[Any]:
     """Return the ``[tag, body]`` wire form of a typed entry.
 
@@ -259,6 +314,17 @@ def encode_entry(value: object) -> list[Any]:
                 "reason": value.reason.value,
                 "note": value.note,
                 "by": value.by,
+                "at": format_instant(value.at),
+            },
+        ]
+    if isinstance(value, ProblemClosure):
+        return [
+            EntryTag.CLOSURE.value,
+            {
+                "finding": value.finding_id,
+                "resolution": value.resolution.value,
+                "division": value.division,
+                "record": value.record_id,
                 "at": format_instant(value.at),
             },
         ]
@@ -369,6 +435,24 @@ def _decode_answer(body: object) -> ProblemAnswer:
     )
 
 
+def _decode_closure(body: object) -> ProblemClosure:
+    m = _mapping(body, _CLOSURE_KEYS, "closure")
+    try:
+        resolution = ClosureResolution(m["resolution"])
+    except ValueError:
+        raise EntryError(
+            f"closure resolution must be one of {', '.join(r.value for r in ClosureResolution)}"
+        ) from None
+    division, record = m["division"], m["record"]
+    return ProblemClosure(
+        finding_id=_text(m["finding"], "closure finding", 32),
+        resolution=resolution,
+        division=None if division is None else _text(division, "closure division", 12),
+        record_id=None if record is None else _text(record, "closure record", 36),
+        at=parse_instant(m["at"], "closure at"),
+    )
+
+
 _DECODERS: Final = {
     EntryTag.OP: Op.from_entry,
     EntryTag.BLOB: _decode_blob,
@@ -379,4 +463,5 @@ _DECODERS: Final = {
     EntryTag.RECEIPT: Receipt.from_bytes,
     EntryTag.PROBLEM: _decode_problem,
     EntryTag.ANSWER: _decode_answer,
+    EntryTag.CLOSURE: _decode_closure,
 }

@@ -141,6 +141,7 @@ class CrosscheckHome:
     imports: tuple[DatasetItem, ...]
     proposals: int
     unrouted: int
+    #: Open findings not sent yet, and closures not sent after their findings.
     unsent: int
 
 
@@ -149,12 +150,17 @@ def home(ctx: HubContext, account: AccountInfo) -> CrosscheckHome:
     scope = _scope_of(ctx, account)
     regions = tally(ctx, by="region", scope=scope)
     with ctx.store.read() as session:
+        # What the next send takes down: open findings not sent, and closures not announced.
+        waiting = sa.or_(
+            sa.and_(FindingRow.state == "open", FindingRow.sent_at.is_(None)),
+            sa.and_(FindingRow.state == "closed", FindingRow.sent_at.is_not(None),
+                    FindingRow.closure_sent_at.is_(None)),
+        )  # fmt: skip
         unsent = session.scalar(
             sa.select(sa.func.count())
             .select_from(FindingRow)
-            .where(FindingRow.origin == ctx.site, FindingRow.state == "open",
-                   FindingRow.sent_at.is_(None), FindingRow.division_code.is_not(None))
-        )  # fmt: skip
+            .where(FindingRow.origin == ctx.site, waiting, FindingRow.division_code.is_not(None))
+        )
     return CrosscheckHome(
         regions=regions,
         sources=tally(ctx, by="source", scope=scope),

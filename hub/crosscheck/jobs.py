@@ -26,12 +26,14 @@ RECHECK_JOB: Final = "crosscheck_recheck"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecheckRun:
-    """What one run did: imports swept, findings re-checked and closed, findings sent."""
+    """What one run did: imports swept, findings re-checked and closed, findings sent, and
+    closures sent (of findings closed after they went down)."""
 
     swept: int
     checked: int
     closed: int
     sent: int
+    closures: int = 0
 
 
 def recheck_job(ctx: HubContext) -> RecheckRun:
@@ -41,7 +43,7 @@ def recheck_job(ctx: HubContext) -> RecheckRun:
     summary = recheck_findings(ctx, by="system")
     sent = send_problems(ctx, by="system")
     return RecheckRun(swept=len(swept), checked=summary.checked, closed=summary.closed,
-                      sent=sent.sent)  # fmt: skip
+                      sent=sent.sent, closures=sent.closures)  # fmt: skip
 
 
 def crosscheck_jobs(ctx: HubContext) -> list[JobSpec]:

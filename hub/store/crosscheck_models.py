@@ -144,6 +144,9 @@ class FindingRow(Base):
     #: The site it was sent down to (the children serving it got it), and when; None: not yet.
     routed_to: Mapped[str | None] = mapped_column(sa.String(12))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: When its closure went down after it (a ``closure`` entry); None: not yet, or it was
+    #: sent again since.
+    closure_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AnswerRow(Base):

@@ -36,7 +36,7 @@ from node.services.context import NodeContext
 from node.services.faults import pause_point
 from node.services.oplog import SchemaPolicy, apply_and_log, chunks
 from node.services.outbox import record_receipt
-from node.services.problems import store_problem
+from node.services.problems import close_problem, store_problem
 from node.services.state import DOWN, position, require_parent, set_position
 from node.services.streams import issue_down_receipt
 from node.services.trust import load_trust, save_certificates, save_revocation_list
@@ -44,7 +44,15 @@ from node.services.values import RecordFlag
 from node.store import transaction
 from node.store.models import BlobRow, InboxRow, InboxState, OpState, ProblemRow, RecordFlagRow
 from protocol.bundle import BundleHeader, BundleKind, BundleLimits, open_bundle
-from protocol.entries import Blob, Decision, DecisionStatus, Manifest, Problem, decode_entry
+from protocol.entries import (
+    Blob,
+    Decision,
+    DecisionStatus,
+    Manifest,
+    Problem,
+    ProblemClosure,
+    decode_entry,
+)
 from protocol.errors import StreamError
 from protocol.merge import OutcomeKind
 from protocol.ops import Op, OpKind
@@ -288,9 +296,10 @@ def _apply(
             and any(o.kind is OutcomeKind.APPLIED and o.field is None for o in item.outcomes)
         }
         _flag(session, created, RecordFlag.TO_VERIFY, parent, now)
-    handlers: dict[type, Callable[[Any], None]] = {
+    handlers: dict[type, Callable[[Any], object]] = {
         Blob: lambda blob: _store_blob(session, blob, header.bundle_id, now),
         Problem: lambda problem: store_problem(session, problem, header.bundle_id, now),
+        ProblemClosure: lambda closure: close_problem(session, closure, by=parent, now=now),
         Decision: lambda decision: _store_decision(session, decision, header.bundle_id, now),
         Receipt: lambda receipt: _receipt(ctx, session, receipt),
     }

@@ -16,6 +16,11 @@ A collector deals with an item in one of two ways, both of which travel up:
   (:func:`pending_answers`, :func:`mark_sent`); with nothing else to authorise, the
   batch carries the answers alone. Nothing leaves the node unauthorised.
 
+When the hub closes a finding (a re-check found it fixed, it accepted the answer, or
+it withdrew the finding), a ``closure`` entry follows in a later ``problems`` bundle
+and :func:`close_problem` closes the item, with why and when. A finding sent again
+after that reopens it.
+
 Items that are not cross-check findings (a rejected batch's decision, or a problem
 in an older format) are answered with free text, kept here.
 """
@@ -37,7 +42,14 @@ from node.services.audit import append_audit
 from node.services.context import NodeContext
 from node.services.values import SaveResult
 from node.store.models import ProblemRow
-from protocol.entries import MAX_ANSWER_NOTE, NOTE_REQUIRED, AnswerReason, Problem, ProblemAnswer
+from protocol.entries import (
+    MAX_ANSWER_NOTE,
+    NOTE_REQUIRED,
+    AnswerReason,
+    Problem,
+    ProblemAnswer,
+    ProblemClosure,
+)
 from protocol.errors import EntryError
 from protocol.trust.statement import canonical_json
 
@@ -47,6 +59,7 @@ __all__ = [
     "OPEN",
     "answer_problem",
     "apply_proposed",
+    "close_problem",
     "is_finding",
     "mark_sent",
     "pending_answers",
@@ -113,6 +126,26 @@ def store_problem(session: Session, problem: Problem, bundle_id: str, now: datet
     row.body, row.bundle_id, row.received_at, row.state = body, bundle_id, now, OPEN
     row.answer = row.answered_by = row.answered_at = None
     row.answer_reason = row.answer_batch = None
+    row.resolution = row.closed_at = None
+
+
+def close_problem(session: Session, closure: ProblemClosure, *, by: str, now: datetime) -> bool:
+    """Close the item of a finding the hub closed; return whether anything changed.
+
+    A closure for an item this node never got (it was served by another machine of the
+    town, or joined later) changes nothing, nor does one delivered again. The answer
+    stays as it was; one not sent yet no longer goes up (the hub would ignore it).
+    """
+    row = session.get(ProblemRow, closure.finding_id)
+    if row is None or not is_finding(row):
+        return False
+    resolution = closure.resolution.value
+    if row.state == CLOSED and row.resolution == resolution:
+        return False
+    row.state, row.resolution, row.closed_at = CLOSED, resolution, closure.at
+    append_audit(session, at=now, actor=by, action="problem.closed", subject=row.problem_id,
+                 details={"resolution": resolution})  # fmt: skip
+    return True
 
 
 def _reason(row: ProblemRow, reason: str | None, note: str) -> AnswerReason | None:

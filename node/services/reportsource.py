@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from node.reports import (
@@ -170,7 +170,8 @@ class NodeReportSource:
                 ProblemRow.record_id,
                 ProblemRow.state,
                 ProblemRow.received_at,
-                ProblemRow.answered_at,
+                # When the hub closed it; before closures went down, the answer's date.
+                func.coalesce(ProblemRow.closed_at, ProblemRow.answered_at),
             )
         ).all()
         site = ctx.config.site

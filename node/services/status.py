@@ -93,6 +93,8 @@ def _item(row: ProblemRow) -> ProblemItem:
         answer=row.answer,
         answer_reason=row.answer_reason,
         answer_sent=row.answer_batch is not None,
+        resolution=row.resolution,
+        closed_at=row.closed_at,
     )
 
 

@@ -335,6 +335,9 @@ class ProblemItem:
         answer: the collector's answer, once given (a finding's: the note).
         answer_reason: a finding's answer as a code (``register_wrong`` …), once given.
         answer_sent: the answer went up with an authorised batch.
+        resolution: why the hub closed it (``fixed``, ``accepted``, ``withdrawn``), once
+            it did.
+        closed_at: when the hub closed it.
     """
 
     problem_id: str
@@ -350,6 +353,8 @@ class ProblemItem:
     answer: str | None = dataclasses.field(default=None, repr=False)
     answer_reason: str | None = None
     answer_sent: bool = False
+    resolution: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

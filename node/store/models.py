@@ -282,6 +282,10 @@ class ProblemRow(Base):
     #: A cross-check answer's reason code, and the batch it went up in (None: not yet).
     answer_reason: Mapped[str | None] = mapped_column(String(24))
     answer_batch: Mapped[str | None] = mapped_column(String(32))
+    #: Why and when the hub closed the finding (``fixed``, ``accepted``, ``withdrawn``);
+    #: None while it is not closed.
+    resolution: Mapped[str | None] = mapped_column(String(12))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class BlobRow(Base):

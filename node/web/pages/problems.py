@@ -70,6 +70,8 @@ def _rows(items: list[ProblemItem], schema: Schema, tr: Translator) -> list[dict
             "answer": p.answer,
             "answer_reason": p.answer_reason,
             "answer_sent": p.answer_sent,
+            "resolution": p.resolution,
+            "closed_at": p.closed_at.astimezone().strftime("%Y-%m-%d") if p.closed_at else None,
             "finding": _finding(p, schema, tr),
             "received_at": p.received_at.astimezone().strftime("%Y-%m-%d %H:%M"),
         }

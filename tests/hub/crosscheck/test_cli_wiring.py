@@ -50,7 +50,9 @@ def test_import_run_and_list_from_the_command_line(
     assert done.returncode == 0, done.stderr
     assert f"{len(register.planted.rows)} rows stored, 0 skipped" in done.stdout
     assert "5 findings (deceased 1, missing 1, value_mismatch 3), 5 new" in done.stdout
-    assert "sent 5 findings down (bundles: 370102001-01 1); 0 unrouted" in done.stdout
+    assert "sent 5 findings and 0 closures down (bundles: 370102001-01 1); 0 unrouted" in (
+        done.stdout
+    )
     listed = run_hub("crosscheck", "findings", "--json", data=config.data_dir)
     assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]

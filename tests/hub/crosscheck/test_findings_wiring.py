@@ -1,9 +1,11 @@
 """The cross-check at a district hub, on SQLite and PostgreSQL: a register imported into the
 store and matched against the records merged through the pipeline; findings kept with
-stable ids, sent down to the town's node, answered, accepted, fixed and re-checked."""
+stable ids, sent down to the town's node, answered, accepted, fixed and re-checked, and
+their closures sent down after them."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +22,14 @@ from hub.errors import NotFoundError
 from hub.review import approve
 from hub.store.crosscheck_models import AnswerRow, DatasetRow, FindingRow
 from hub.store.models import AuditRow, BundleRow, RecordRow
-from protocol.entries import AnswerReason, Problem, ProblemAnswer, encode_entry
+from protocol.entries import (
+    AnswerReason,
+    ClosureResolution,
+    Problem,
+    ProblemAnswer,
+    ProblemClosure,
+    encode_entry,
+)
 from tests.hub.crosscheck.wiring import (
     ADMIN,
     SOURCE,
@@ -156,6 +165,56 @@ def test_a_rejected_answer_reopens_and_goes_down_again_with_the_reason(
     assert send_problems(hub).sent == 1
     [problem] = down_entries(hub, pki)[-1]
     assert problem.body["details"]["rejection"] == "户籍登记无误，请核实"  # type: ignore[attr-defined]
+
+
+def test_a_finding_closed_after_it_went_down_sends_its_closure_once(
+    checked: tuple[HubContext, object], pki: Pki
+) -> None:
+    hub, _register = checked
+    never_sent, withdrawn, answered, *_rest = sorted(findings(hub))
+    withdraw(hub, never_sent, by=ADMIN)  # closed before it went down: nothing to close below
+    assert (send_problems(hub).sent, send_problems(hub).closures) == (4, 0)
+    withdraw(hub, withdrawn, by=ADMIN)
+    with hub.store.write() as session:
+        receive_answers(hub, session, [_answer(answered)], sender=NODE)
+    accept_answer(hub, answered, by=ADMIN)
+    summary = send_problems(hub, by=ADMIN)
+    assert (summary.sent, summary.closures, summary.bundles) == (0, 2, ((NODE, 1),))
+    rows = findings(hub)
+    closures = {e.finding_id: e for e in down_entries(hub, pki)[-1]}  # type: ignore[attr-defined]
+    assert closures == {
+        finding: ProblemClosure(finding_id=finding, resolution=resolution,
+                                division=rows[finding].division_code,
+                                record_id=rows[finding].record_id, at=NOW)
+        for finding, resolution in ((withdrawn, ClosureResolution.WITHDRAWN),
+                                    (answered, ClosureResolution.ACCEPTED))
+    }  # fmt: skip
+    assert send_problems(hub).closures == 0  # once
+    with hub.store.read() as session:
+        audited = session.scalars(
+            sa.select(AuditRow.details).where(AuditRow.action == "crosscheck.sent")
+        ).all()
+    assert [json.loads(d)["closures"] for d in audited] == [0, 2]
+
+
+def test_a_finding_sent_again_is_closed_again_when_it_closes_again(
+    checked: tuple[HubContext, object], pki: Pki
+) -> None:
+    hub, _register = checked
+    send_problems(hub)
+    target = next(iter(findings(hub)))
+    withdraw(hub, target, by=ADMIN)
+    assert send_problems(hub).closures == 1
+    # Reopened as the fix loop reopens a fixed finding whose disagreement came back
+    # (findingstore.record_found): open again, not sent.
+    with hub.store.write() as session:
+        row = session.get(FindingRow, target)
+        assert row is not None
+        row.state, row.resolution, row.closed_at, row.sent_at = "open", None, None, None
+    assert (send_problems(hub).sent, findings(hub)[target].closure_sent_at) == (1, None)
+    withdraw(hub, target, by=ADMIN)
+    assert send_problems(hub).closures == 1
+    assert isinstance(down_entries(hub, pki)[-1][0], ProblemClosure)
 
 
 def test_a_merged_fix_closes_its_finding_on_the_re_check(

@@ -6,7 +6,8 @@ findings down: city → district (which re-issues them under its own key) → th
 node. The collector takes the register's address into one record and answers another
 finding "the register is wrong"; both go up with the next authorised batch, through
 the district's package, to the city, where the re-check closes the fixed finding and
-the administrator accepts the answer.
+the administrator accepts the answer. The closures go back down the same way and
+close the collector's to-do items.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 
 from hub.context import HubContext
 from hub.crosscheck.dispatch import send_problems
-from hub.crosscheck.fixloop import accept_answer, recheck_findings
+from hub.crosscheck.fixloop import accept_answer, recheck_findings, withdraw
 from hub.crosscheck.hubrecords import live_records
 from hub.crosscheck.service import import_file, run_check
 from hub.crosscheck.synthetic import planted_register
@@ -149,3 +150,21 @@ async def test_problems_go_down_the_tree_and_fixes_and_answers_come_back(
     sent_up = [p for p in services.problems() if p.answer_reason]
     assert {p.answer_reason for p in sent_up} == {"register_wrong", "record_fixed"}
     assert all(p.answer_sent for p in sent_up)
+
+    # Down again: the closures (and a withdrawal) close the collector's items, through the
+    # district, which routes them as it routed the problems.
+    missing = next(row for row in _findings(city).values() if row.kind == "missing")
+    withdraw(city, missing.finding_id, by=CITY_ADMIN)
+    closing = send_problems(city, by=CITY_ADMIN)
+    assert (closing.sent, closing.closures, dict(closing.bundles)) == (0, 3, {"370102": 1})
+    assert send_problems(city, by=CITY_ADMIN).closures == 0  # each closure goes down once
+    await tree.sync_hub("district")
+    await tree.sync_node(NODE)
+    items = {p.problem_id: p for p in services.problems(include_closed=True)}
+    assert {pid: (p.state, p.resolution) for pid, p in items.items() if p.state == "closed"} == {
+        fixed.finding_id: ("closed", "fixed"),
+        answered.finding_id: ("closed", "accepted"),
+        missing.finding_id: ("closed", "withdrawn"),
+    }
+    assert all(p.closed_at is not None for p in items.values() if p.state == "closed")
+    assert [p.kind for p in services.problems()] == ["deceased"]  # the one still open

@@ -1,7 +1,10 @@
 """Cross-check problems at the node: the to-do list, answers with a reason, the proposed
-value taken into the record, and answers leaving with the next authorised batch."""
+value taken into the record, answers leaving with the next authorised batch, and the
+hub's closures closing the items."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -9,11 +12,20 @@ from sqlalchemy import select
 from hub.crosscheck import Finding, FindingKind, SourceKind, problem_body
 from hub.crosscheck.authority import Authority
 from node.errors import ConflictError, FormError, NotFoundError, NothingToDoError
+from node.reports import ItemState
 from node.services.inbox import accept_down
+from node.services.reportsource import NodeReportSource
 from node.store import transaction
-from node.store.models import OpRow, OpState, OutboxRow, ProblemRow
+from node.store.models import AuditRow, OpRow, OpState, OutboxRow, ProblemRow
 from protocol.bundle import BundleKind
-from protocol.entries import AnswerReason, Manifest, Problem, ProblemAnswer
+from protocol.entries import (
+    AnswerReason,
+    ClosureResolution,
+    Manifest,
+    Problem,
+    ProblemAnswer,
+    ProblemClosure,
+)
 from protocol.ops import Op
 from tests.node.core.helpers import (
     APPROVER,
@@ -57,7 +69,9 @@ def _finding(record_id: str | None, finding: str = FINDING, **changes: object) -
     return Problem(body=problem_body(Finding(**values)))  # type: ignore[arg-type]
 
 
-def _deliver(node: NodeUnderTest, *problems: Problem, seq: int = 1, prev: str | None = None) -> str:
+def _deliver(
+    node: NodeUnderTest, *problems: Problem | ProblemClosure, seq: int = 1, prev: str | None = None
+) -> str:
     data, digest = down_bundle(node, list(problems), kind=BundleKind.PROBLEMS, seq=seq, prev=prev)
     assert accept_down(node.services.context, data, source="http").outcome == "applied"
     return digest
@@ -198,3 +212,70 @@ def test_a_closed_item_cannot_be_answered(node: NodeUnderTest) -> None:
         row.state = "closed"
     with pytest.raises(ConflictError, match="is closed"):
         node.services.answer_problem(FINDING, "", author=COLLECTOR[0], reason="register_wrong")
+
+
+CLOSED_AT = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+def _closure(
+    finding: str = FINDING, resolution: ClosureResolution = ClosureResolution.ACCEPTED
+) -> ProblemClosure:
+    return ProblemClosure(finding_id=finding, resolution=resolution, division="370102001",
+                          record_id=None, at=CLOSED_AT)  # fmt: skip
+
+
+def _closed_audits(node: NodeUnderTest) -> list[str]:
+    with transaction(node.services.context.engine) as session:
+        rows = session.execute(select(AuditRow).where(AuditRow.action == "problem.closed"))
+        return [row.subject for row in rows.scalars()]
+
+
+def test_the_hub_s_closure_closes_the_item_with_why_and_when(node: NodeUnderTest) -> None:
+    first = _deliver(node, _finding(None))
+    node.services.answer_problem(FINDING, "", author=COLLECTOR[0], reason="register_wrong")
+    node.services.authorise(APPROVER[0], APPROVER[2])
+    _deliver(node, _closure(), seq=2, prev=first)
+    assert node.services.problems() == []  # off the to-do list
+    [item] = node.services.problems(include_closed=True)
+    assert (item.state, item.resolution, item.closed_at) == ("closed", "accepted", CLOSED_AT)
+    assert (item.answer_reason, item.answer_sent) == ("register_wrong", True)  # kept
+    assert _closed_audits(node) == [FINDING]
+
+
+def test_a_closure_delivered_again_or_for_an_unknown_item_changes_nothing(
+    node: NodeUnderTest,
+) -> None:
+    first = _deliver(node, _finding(None))
+    second = _deliver(node, _closure(), _closure(OTHER), seq=2, prev=first)
+    _deliver(node, _closure(), seq=3, prev=second)
+    with transaction(node.services.context.engine) as session:
+        assert session.get(ProblemRow, OTHER) is None
+    assert _closed_audits(node) == [FINDING]  # once
+    assert _row(node).state == "closed"
+
+
+def test_an_answer_not_sent_when_the_hub_closes_the_finding_stays_home(
+    node: NodeUnderTest,
+) -> None:
+    first = _deliver(node, _finding(None))
+    node.services.answer_problem(FINDING, "", author=COLLECTOR[0], reason="register_wrong")
+    _deliver(node, _closure(resolution=ClosureResolution.FIXED), seq=2, prev=first)
+    with pytest.raises(NothingToDoError):  # nothing left to authorise: the hub closed it
+        node.services.authorise(APPROVER[0], APPROVER[2])
+    assert _row(node).answer_batch is None
+
+
+def test_a_finding_sent_again_after_its_closure_reopens_as_new(node: NodeUnderTest) -> None:
+    first = _deliver(node, _finding(None))
+    second = _deliver(node, _closure(resolution=ClosureResolution.FIXED), seq=2, prev=first)
+    _deliver(node, _finding(None), seq=3, prev=second)  # the disagreement came back
+    [item] = node.services.problems()
+    assert (item.state, item.resolution, item.closed_at) == ("open", None, None)
+
+
+def test_the_node_s_report_dates_a_closed_finding_by_its_closure(node: NodeUnderTest) -> None:
+    first = _deliver(node, _finding(None))
+    _deliver(node, _closure(resolution=ClosureResolution.WITHDRAWN), seq=2, prev=first)
+    with transaction(node.services.context.engine) as session:
+        [item] = NodeReportSource(node.services.context, session).quality_items()
+    assert (item.state, item.closed_on) == (ItemState.RESOLVED, CLOSED_AT.date())

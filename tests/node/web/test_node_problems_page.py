@@ -1,6 +1,7 @@
 """The node's to-do list over real HTTP: a cross-check finding shows what the register and the
 record say; the collector takes the proposed value, or answers with a reason (and the
-note a move needs); a bad answer comes back with its message and changes nothing."""
+note a move needs); a bad answer comes back with its message and changes nothing; an
+item the hub closed shows why."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hub.crosscheck import Finding, FindingKind, SourceKind, problem_body
 from hub.crosscheck.authority import Authority
 from node.services.inbox import accept_down
 from protocol.bundle import BundleKind
-from protocol.entries import Problem
+from protocol.entries import ClosureResolution, Problem, ProblemClosure
 from tests.node.core.helpers import (
     APPROVER,
     COLLECTOR,
@@ -53,6 +54,10 @@ async def ui(aiohttp_client: AiohttpClient, node: NodeUnderTest) -> Client:
 
 
 def _deliver(node: NodeUnderTest) -> str:
+    return _deliver_finding(node)[0]
+
+
+def _deliver_finding(node: NodeUnderTest) -> tuple[str, str]:
     """A record, and the hub's finding that its household address disagrees."""
     categories, values = form_for(node.services, seed=4)
     saved = node.services.save_record(None, categories, values, COLLECTOR[0])
@@ -64,10 +69,10 @@ def _deliver(node: NodeUnderTest) -> str:
         record_value=str(values["hukou_address"]), authority=Authority.REGISTER,
         proposed_value=NEW_ADDRESS, division_code="370102001",
     )  # fmt: skip
-    data, _digest = down_bundle(node, [Problem(body=problem_body(finding))],
-                                kind=BundleKind.PROBLEMS)  # fmt: skip
+    data, digest = down_bundle(node, [Problem(body=problem_body(finding))],
+                               kind=BundleKind.PROBLEMS)  # fmt: skip
     accept_down(node.services.context, data, source="http")
-    return saved.record_id
+    return saved.record_id, digest
 
 
 async def test_a_finding_shows_both_sides_and_the_proposed_value(
@@ -135,3 +140,20 @@ async def test_an_approver_sees_the_answers_and_authorises_them_alone(
     assert answer.headers["Location"].endswith("notice=authorised")
     assert node.services.problems()[0].answer_sent
     assert 'id="nothing-pending"' in await (await ui.get("/approval")).text()
+
+
+async def test_an_item_the_hub_closed_shows_why_and_takes_no_answer(
+    ui: Client, node: NodeUnderTest
+) -> None:
+    record, first = _deliver_finding(node)
+    closure = ProblemClosure(finding_id=FINDING, resolution=ClosureResolution.ACCEPTED,
+                             division="370102001", record_id=record, at=node.clock())  # fmt: skip
+    data, _digest = down_bundle(node, [closure], kind=BundleKind.PROBLEMS, seq=2, prev=first)
+    assert accept_down(node.services.context, data, source="http").outcome == "applied"
+    await ui_log_in(ui, "collector")
+    page = await (await ui.get("/problems")).text()
+    row = re.search(rf'<tr data-problem="{FINDING}".*?</tr>', page, re.S)
+    assert row is not None
+    assert "已关闭" in row.group(0)
+    assert '<span class="small resolution">上级已采纳答复' in row.group(0)
+    assert 'name="reason"' not in row.group(0)
