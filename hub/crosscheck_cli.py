@@ -103,7 +103,9 @@ def register_crosscheck(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     _data_args(recheck)
     recheck.set_defaults(func=_recheck)
 
-    send = sub.add_parser("send", help="send the open findings not sent yet down")
+    send = sub.add_parser(
+        "send", help="send the open findings not sent yet, and the closures, down"
+    )
     send.add_argument("--by", default="cli")
     _data_args(send)
     send.set_defaults(func=_send)

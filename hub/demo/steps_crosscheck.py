@@ -11,6 +11,8 @@
 4. The district merges the batch; ``muster hub crosscheck recheck`` closes the fixed
    finding, ``muster hub crosscheck accept`` closes the answered one. The deceased and
    the missing person stay open for the office.
+5. ``muster hub crosscheck send`` takes the two closures down; the town syncs and its
+   to-do list shows both items closed, with why.
 
 The province summary counts every hub's findings by state (hub/demo/summary.py).
 """
@@ -42,6 +44,10 @@ __all__ = ["SOURCE", "crosscheck_round"]
 #: The register's name at the district (its saved column mapping is kept under it).
 SOURCE: Final = "公安户籍人口"
 _PROBLEM: Final = re.compile(r'data-problem="([0-9a-f]{32})"')
+#: A to-do row the hub closed, with the finding's id (node/web/templates/node/problems.html).
+_CLOSED: Final = re.compile(
+    r'data-problem="([0-9a-f]{32})"(?:(?!</tr>).)*?class="small resolution"', re.S
+)
 
 
 def _town(world: World) -> Site:
@@ -131,11 +137,19 @@ async def crosscheck_round(world: World) -> Outcome:
     check(states[wrong] == ("closed", "accepted"), f"crosscheck: the answer left {states[wrong]}")
     still = sorted(found[f]["kind"] for f, (state, _r) in states.items() if state == "open")
     check(still == ["deceased", "missing"], f"crosscheck: expected 2 open, got {still}")
+    await _hub_command(world, district, "send", "--by", admin)
+    async with launcher.node_ui(town.ident, COLLECTOR) as ui:
+        notice, code = await sync(ui)
+        check(notice == "synced", f"crosscheck: sync of {town.ident} gave {notice} {code}")
+        closed = set(_CLOSED.findall(await ui.page("/problems")))
+    check(closed == {fixed, wrong}, f"crosscheck: {town.ident} shows {len(closed)} of the 2 "
+          "closed problems closed")  # fmt: skip
     world.ledger.event("crosscheck", hub=district, town=town.ident, findings=len(found),
                        fixed=fixed, accepted=wrong, open=len(still))  # fmt: skip
     return done(
         f"household register of {len(planted.rows)} people imported at {district}: "
         f"{len(found)} findings (2 disagreements, 1 deceased, 1 missing) sent down to "
         f"{town.ident}; the collector fixed one and answered one, both went up with the next "
-        f"batch; the re-check closed the fix, the answer was accepted; 2 stay open"
+        f"batch; the re-check closed the fix, the answer was accepted, and both closures "
+        f"reached the town's to-do list; 2 stay open"
     )

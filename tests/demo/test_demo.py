@@ -309,4 +309,10 @@ def test_the_cross_check_round_fixed_one_and_accepted_one(
     assert todo[event["fixed"]].answer_reason == "record_fixed"
     assert todo[event["accepted"]].answer_reason == "register_wrong"
     assert all(todo[event[key]].answer_sent for key in ("fixed", "accepted"))
+    # The closures came down: the town's items are closed as the hub closed them.
+    assert (todo[event["fixed"]].state, todo[event["fixed"]].resolution) == ("closed", "fixed")
+    assert (todo[event["accepted"]].state, todo[event["accepted"]].resolution) == (
+        "closed",
+        "accepted",
+    )
     assert "cross-check findings at" in demo.out
