@@ -40,7 +40,7 @@ from hub.crosscheck import (
 )
 from hub.crosscheck.dispatch import send_problems
 from hub.crosscheck.fixloop import accept_answer, recheck_findings, reject_answer
-from hub.crosscheck.overview import FindingFilter, list_findings
+from hub.crosscheck.overview import MADE, FindingFilter, list_findings
 from hub.crosscheck.service import import_file, run_check, saved_mapping
 from hub.crosscheck.storedatasets import StoreDatasets
 from hub.errors import NotFoundError
@@ -92,6 +92,12 @@ def register_crosscheck(cmds: argparse._SubParsersAction[argparse.ArgumentParser
     findings.add_argument("--state", choices=["open", "answered", "closed"])
     findings.add_argument("--source")
     findings.add_argument("--region", help="a division code the findings lie in")
+    findings.add_argument(
+        "--made",
+        choices=MADE,
+        default="here",
+        help="this hub's findings (here), those hubs above made and sent down (above), or all",
+    )
     findings.add_argument("--limit", type=int, default=200)
     findings.add_argument("--json", action="store_true", help="one JSON object per line")
     _data_args(findings)
@@ -216,7 +222,8 @@ def _run(args: argparse.Namespace) -> int:
 def _findings(args: argparse.Namespace) -> int:
     ctx = _context(args)
     page = list_findings(ctx, FindingFilter(state=args.state, source=args.source,
-                                            region=args.region, limit=args.limit))  # fmt: skip
+                                            region=args.region, made=args.made,
+                                            limit=args.limit))  # fmt: skip
     for item in page.items:
         if args.json:
             print(json.dumps(item.to_dict(), ensure_ascii=False))

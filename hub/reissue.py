@@ -17,7 +17,9 @@ two things with each entry, in one transaction (:class:`Reissue`):
   manifest with the first op of its batch each child receives (provenance)
   blob     the children that received an op referring to it
   cert/crl every child (trust reaches every descendant)
-  problem  the children serving its ``division`` (or its record's site)
+  problem  the children serving its ``division`` (or its record's site); listed
+           here as a mirror (:mod:`hub.crosscheck.mirror`)
+  closure  as its problem went; closes the mirror
   decision the children holding the records it names
   ======== ==============================================================
 
@@ -36,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
 from hub.context import HubContext, get_state, set_state
+from hub.crosscheck.mirror import mirror_closure, mirror_problem
 from hub.merge import apply_chunk
 from hub.routing import HOUSEHOLD_FIELD, DownRouter, home_site
 from hub.store.bulk import insert_op_batch
@@ -54,9 +57,10 @@ from protocol.entries import (
     Problem,
     ProblemClosure,
 )
+from protocol.errors import TrustError
 from protocol.hlc import HybridClock, Timestamp
 from protocol.ops import Op, OpKind
-from protocol.trust import Certificate, Receipt, RevocationList
+from protocol.trust import Certificate, Receipt, RevocationList, site_of
 
 __all__ = ["ReceiptHandler", "Reissue", "blob_refs"]
 
@@ -251,22 +255,41 @@ class Reissue:
         body = problem.body
         record = body.get("record", body.get("record_id"))
         self._count("problem")
-        self._route_finding(problem, body.get("division") or body.get(HOUSEHOLD_FIELD), record)
+        routed = self._route_finding(
+            problem, body.get("division") or body.get(HOUSEHOLD_FIELD), record
+        )
+        origin = self._parent_site()
+        if origin is not None:  # listed here too: what the offices owe the hubs above
+            mirror_problem(self.session, problem, origin=origin, routed_to=routed,
+                           at=self.ctx.now())  # fmt: skip
 
     def _closure(self, closure: ProblemClosure) -> None:
         # Routed as its problem was (by the same division, else the record's site), so it
         # reaches the machines that hold the item.
         self._count("closure")
         self._route_finding(closure, closure.division, closure.record_id)
+        origin = self._parent_site()
+        if origin is not None:
+            mirror_closure(self.session, closure, origin=origin, at=self.ctx.now())
 
-    def _route_finding(self, entry: object, division: object, record: object) -> None:
+    def _route_finding(self, entry: object, division: object, record: object) -> str | None:
+        """Route a finding's entry to the children serving it; the child site, if any."""
         site = home_site(division)
         if site is None:
             site = self._site_of_record(record) if isinstance(record, str) else None
-        serving = self.router.directory.serving(site) if site else ()
-        if not serving:
+        route = self.router.directory.route(site) if site else None
+        if route is None:
             self.unrouted += 1
-        self.router.add_to(serving, entry)
+        self.router.add_to(route.node_ids if route else (), entry)
+        return route.site_code if route else None
+
+    def _parent_site(self) -> str | None:
+        """The site of the hub above that sent this, or None (work made here)."""
+        try:
+            site = site_of(self._actor)
+        except TrustError:
+            return None
+        return site if site != self.ctx.site else None
 
     def _site_of_record(self, record_id: str) -> str | None:
         return self.session.scalar(

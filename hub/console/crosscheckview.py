@@ -143,6 +143,8 @@ class CrosscheckHome:
     unrouted: int
     #: Open findings not sent yet, and closures not sent after their findings.
     unsent: int
+    #: Findings hubs above made and this hub passed down, per region (mirrors).
+    above: tuple[Tally, ...] = ()
 
 
 def home(ctx: HubContext, account: AccountInfo) -> CrosscheckHome:
@@ -168,6 +170,7 @@ def home(ctx: HubContext, account: AccountInfo) -> CrosscheckHome:
         proposals=len(pending_proposals(ctx, scope=scope)),
         unrouted=next((t.open + t.answered for t in regions if t.key == ""), 0),
         unsent=int(unsent or 0) if scope is None else 0,
+        above=tally(ctx, by="region", scope=scope, made="above"),
     )
 
 
@@ -175,7 +178,7 @@ def findings(ctx: HubContext, account: AccountInfo, flt: FindingFilter) -> Findi
     require(account, "read_records")
     return list_findings(ctx, FindingFilter(
         state=flt.state, source=flt.source, region=flt.region, kind=flt.kind,
-        scope=_scope_of(ctx, account), offset=flt.offset, limit=flt.limit,
+        scope=_scope_of(ctx, account), made=flt.made, offset=flt.offset, limit=flt.limit,
     ))  # fmt: skip
 
 

@@ -11,7 +11,9 @@ is rejected):
   sent to, moves it to ``answered`` (:func:`~hub.crosscheck.lifecycle.advance`);
 - an answer to a finding this hub did not make is kept to go up to the parent
   (:func:`answers_for_parent` gives them to the package builder, which marks them
-  sent with :func:`mark_forwarded`); a province has no parent and ignores them;
+  sent with :func:`mark_forwarded`); a province has no parent and ignores them; the
+  mirror of such a finding, if this hub passed it down, shows it answered
+  (:mod:`hub.crosscheck.mirror`);
 - anything else (a foreign sender, a closed finding, an answer older than the
   finding's last change) is ignored: kept with its outcome, counted and audited,
   but it never fails the bundle around it, whose ops are the node's real work.
@@ -33,6 +35,7 @@ from hub.context import HubContext
 from hub.crosscheck.errors import FindingStateError
 from hub.crosscheck.findingstore import status_of, store_status
 from hub.crosscheck.lifecycle import Answer, Answered, advance
+from hub.crosscheck.mirror import mirror_answer
 from hub.store.crosscheck_models import AnswerRow, FindingRow
 from protocol.divisions import Level, contains, level_of
 from protocol.entries import AnswerReason, ProblemAnswer
@@ -80,6 +83,8 @@ def _has_parent(ctx: HubContext) -> bool:
 def _outcome(ctx: HubContext, session: Session, answer: ProblemAnswer, sender: str) -> str:
     row = session.get(FindingRow, answer.finding_id, with_for_update=True)
     if row is None or row.origin != ctx.site:
+        if row is not None:  # a mirror of a finding made above: it shows the answer too
+            mirror_answer(row, answer, answered_by_child=_may_answer(row, sender))
         return RELAY if _has_parent(ctx) else IGNORED
     if not _may_answer(row, sender):
         return IGNORED

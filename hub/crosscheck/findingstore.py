@@ -37,6 +37,7 @@ __all__ = [
     "FOUND_REOPENED",
     "FOUND_SEEN",
     "Found",
+    "fill_row",
     "finding_of",
     "load_known",
     "record_found",
@@ -96,7 +97,8 @@ def store_status(row: FindingRow, status: FindingStatus) -> None:
     row.reopened = status.reopened
 
 
-def _fill(row: FindingRow, finding: Finding, body: dict[str, object], seen_in: str) -> None:
+def fill_row(row: FindingRow, finding: Finding, body: dict[str, object], seen_in: str) -> None:
+    """Copy a finding (and its ``problem`` body) into its row; ``seen_in``: its dataset."""
     row.source = finding.source
     row.source_kind = finding.source_kind.value
     row.kind = finding.kind.value
@@ -159,7 +161,7 @@ def record_found(
         row = known.get(finding.finding_id)
     if row is None:
         row = FindingRow(finding_id=finding.finding_id, origin=origin)
-        _fill(row, finding, body, finding.dataset_id)
+        fill_row(row, finding, body, finding.dataset_id)
         store_status(row, FindingStatus.opened(finding.finding_id, at))
         row.id_number = id_number or row.id_number
         session.add(row)
@@ -167,7 +169,7 @@ def record_found(
             known[finding.finding_id] = row
         return Found(outcome=FOUND_NEW, row=row)
     before = status_of(row)
-    _fill(row, finding, body, finding.dataset_id)
+    fill_row(row, finding, body, finding.dataset_id)
     row.id_number = id_number or row.id_number
     after = advance(before, Rechecked(holds=True, at=max(at, before.updated_at)))
     store_status(row, after)

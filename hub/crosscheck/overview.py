@@ -7,6 +7,10 @@ province's findings are counted without loading them. Everything is limited to a
 *scope* (a division code: an account's jurisdiction): a finding belongs to the
 division of the person's household registration; one with none is seen from the
 hub's whole jurisdiction only.
+
+Findings are this hub's own (``made="here"``, the default) or those a hub above made
+and this hub passed down (``made="above"``, mirrors: :mod:`hub.crosscheck.mirror`),
+never mixed unless asked (``made="all"``): each has its own people to answer to.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from protocol.errors import DivisionCodeError
 
 __all__ = [
     "AGE_BUCKETS",
+    "MADE",
     "DatasetItem",
     "FindingFilter",
     "FindingItem",
@@ -46,6 +51,19 @@ __all__ = [
 AGE_BUCKETS: Final = (7, 30)
 _NEXT_LEVEL: Final = {Level.PROVINCE: 4, Level.CITY: 6, Level.COUNTY: 9, Level.TOWN: 12}
 _UNROUTED: Final = ""
+#: Whose findings: this hub's, those of the hubs above it (mirrors), or both.
+MADE: Final = ("here", "above", "all")
+
+
+def _made(ctx: HubContext, made: str) -> Any:
+    """A WHERE clause for findings made here, above, or all of them."""
+    if made == "here":
+        return FindingRow.origin == ctx.site
+    if made == "above":
+        return FindingRow.origin != ctx.site
+    if made == "all":
+        return sa.true()
+    raise ValueError(f"made: expected one of {', '.join(MADE)}, got {made!r}")
 
 
 def region_digits(site: str) -> int:
@@ -100,8 +118,11 @@ def _key_column(ctx: HubContext, by: str) -> Any:
     )
 
 
-def tally(ctx: HubContext, *, by: str, scope: str | None = None) -> tuple[Tally, ...]:
-    """This hub's findings counted per region (one level below the hub) or per source."""
+def tally(
+    ctx: HubContext, *, by: str, scope: str | None = None, made: str = "here"
+) -> tuple[Tally, ...]:
+    """This hub's findings (or those made above: ``made``) counted per region (one level
+    below the hub) or per source."""
     key = _key_column(ctx, by).label("key")
     now = ctx.now()
     live = FindingRow.state.in_([FindingState.OPEN.value, FindingState.ANSWERED.value])
@@ -125,7 +146,7 @@ def tally(ctx: HubContext, *, by: str, scope: str | None = None) -> tuple[Tally,
             count(sa.and_(live, FindingRow.opened_at < old_before)),
             sa.func.min(sa.case((live, FindingRow.opened_at), else_=None)),
         )
-        .where(FindingRow.origin == ctx.site, _in_scope(ctx, scope))
+        .where(_made(ctx, made), _in_scope(ctx, scope))
         .group_by(key)
         .order_by(key)
     )
@@ -163,6 +184,8 @@ class FindingFilter:
     region: str | None = None
     kind: str | None = None
     scope: str | None = None
+    #: ``here`` (this hub's), ``above`` (made by hubs above, passed down here), ``all``.
+    made: str = "here"
     offset: int = 0
     limit: int = 100
 
@@ -190,6 +213,8 @@ class FindingItem:
     rejection: str | None = _field(repr=False)
     reopened: int
     body: dict[str, Any] = _field(repr=False)
+    #: The hub that made it: this hub, or the one above that sent it down.
+    origin: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able (times in ISO 8601), for ``muster hub crosscheck findings --json``."""
@@ -211,6 +236,7 @@ class FindingItem:
             "routed_to": self.routed_to,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "reopened": self.reopened,
+            "origin": self.origin,
         }
 
 
@@ -242,6 +268,7 @@ def _item(row: FindingRow, now: datetime) -> FindingItem:
         rejection=row.rejection,
         reopened=row.reopened,
         body=dict(row.body),
+        origin=row.origin,
     )
 
 
@@ -256,8 +283,8 @@ def _region_prefix(region: str) -> str | None:
 
 
 def list_findings(ctx: HubContext, flt: FindingFilter) -> FindingsPage:
-    """This hub's findings matching ``flt``, oldest open first, one page of them."""
-    where = [FindingRow.origin == ctx.site, _in_scope(ctx, flt.scope)]
+    """The findings matching ``flt``, oldest open first, one page of them."""
+    where = [_made(ctx, flt.made), _in_scope(ctx, flt.scope)]
     if flt.state:
         where.append(FindingRow.state == flt.state)
     if flt.source:

@@ -53,7 +53,7 @@ from hub.console.display import page
 from hub.console.errors import FormError
 from hub.console.pages.common import call, context, form_dict, form_message, int_query, permission
 from hub.crosscheck import MappingError, RegisterFileError, SourceKind
-from hub.crosscheck.overview import FindingFilter
+from hub.crosscheck.overview import MADE, FindingFilter
 from node.web.kit import route_url
 
 __all__ = ["CROSSCHECK_JOBS", "add_routes"]
@@ -84,17 +84,20 @@ async def overview(request: web.Request) -> web.StreamResponse:
 
 @permission("read_records")
 async def finding_list(request: web.Request) -> web.StreamResponse:
-    """``GET /crosscheck/findings?state=&source=&region=&kind=&page=``."""
+    """``GET /crosscheck/findings?state=&source=&region=&kind=&made=&page=``."""
     query = request.query
     state = query.get("state") if query.get("state") in _STATES else None
     number = int_query(request, "page") or 1
+    made = query.get("made", "here")
     flt = FindingFilter(state=state, source=query.get("source", "")[:100] or None,
                         region=query.get("region", "")[:12] or None,
                         kind=query.get("kind", "")[:24] or None,
+                        made=made if made in MADE else "here",
                         offset=(number - 1) * _PAGE, limit=_PAGE)  # fmt: skip
     found = await call(findings, context(request), account_of(request), flt)
     return page(request, "console/crosscheck_findings.html",
                 {"found": found, "filter": flt, "page_number": number, "page_size": _PAGE,
+                 "site": context(request).site,
                  "error": request.query.get("error")})  # fmt: skip
 
 

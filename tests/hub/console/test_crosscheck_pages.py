@@ -163,6 +163,32 @@ async def test_a_finding_outside_the_scope_cannot_be_decided(
     assert answer.status == 404
 
 
+async def test_findings_made_above_are_listed_apart_and_decided_only_there(
+    checked: HubContext, as_role: AsRole
+) -> None:
+    # A finding the city made and this district passed down (a mirror: hub/crosscheck/mirror.py).
+    send_problems(checked)
+    mirror = next(iter(_findings(checked)))
+    with checked.store.write() as session:
+        row = session.get(FindingRow, mirror)
+        assert row is not None
+        row.origin = "370100"
+    admin, csrf = await as_role("admin")
+    assert mirror not in await _get(admin, "crosscheck/findings")  # this hub's own: 4
+    above = await _get(admin, "crosscheck/findings?made=above")
+    listed = re.search(rf'<tr data-finding="{mirror}".*?</tr>', above, re.S)
+    assert listed is not None
+    assert "上级 370100 提出" in listed.group(0)
+    assert "<form" not in listed.group(0)  # the city decides, not the district
+    overview = await _get(admin, "crosscheck")
+    section = re.search(r'<section class="card" id="made-above">(.*?)</section>', overview, re.S)
+    assert section is not None
+    assert re.findall(r'<td class="num open">(\d+)</td>', section.group(1)) == ["1"]
+    refused = await _post(admin, f"crosscheck/findings/{mirror}/withdraw", csrf)
+    assert refused.status == 404
+    assert _findings(checked)[mirror].state == "open"
+
+
 async def _until_done(client: Client, path: str) -> str:
     for _ in range(600):
         html = await _get(client, path)

@@ -7,7 +7,8 @@ node. The collector takes the register's address into one record and answers ano
 finding "the register is wrong"; both go up with the next authorised batch, through
 the district's package, to the city, where the re-check closes the fixed finding and
 the administrator accepts the answer. The closures go back down the same way and
-close the collector's to-do items.
+close the collector's to-do items. The district lists the city's findings it passed
+down, and follows them as they are answered and closed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hub.context import HubContext
 from hub.crosscheck.dispatch import send_problems
 from hub.crosscheck.fixloop import accept_answer, recheck_findings, withdraw
 from hub.crosscheck.hubrecords import live_records
+from hub.crosscheck.overview import FindingFilter, list_findings
 from hub.crosscheck.service import import_file, run_check
 from hub.crosscheck.synthetic import planted_register
 from hub.fromparent import ParentDownPort
@@ -77,6 +79,13 @@ async def _node_up(tree: Tree) -> None:
     assert report.error is None
 
 
+def _mirrors(ctx: HubContext) -> dict[str, tuple[str, str | None]]:
+    """The findings a hub lists as made above it: id → (state, resolution)."""
+    page = list_findings(ctx, FindingFilter(made="above"))
+    assert all(item.origin != ctx.site for item in page.items)
+    return {item.finding_id: (item.state, item.resolution) for item in page.items}
+
+
 def _findings(ctx: HubContext) -> dict[tuple[str | None, str | None], FindingRow]:
     with ctx.store.read() as session:
         rows = session.scalars(sa.select(FindingRow)).all()
@@ -108,11 +117,16 @@ async def test_problems_go_down_the_tree_and_fixes_and_answers_come_back(
     sent = send_problems(city, by=CITY_ADMIN)
     assert (sent.sent, dict(sent.bundles)) == (4, {"370102": 1})
 
-    # Down: the district re-issues the problems to the town's node, which applies them.
+    # Down: the district re-issues the problems to the town's node, which applies them,
+    # and lists them as the city's (made above), routed to the town.
     await tree.sync_hub("district")
     await tree.sync_node(NODE)
     todo = {p.problem_id: p for p in services.problems()}
     assert set(todo) == {row.finding_id for row in _findings(city).values()}
+    assert _mirrors(district) == dict.fromkeys(todo, ("open", None))
+    assert {row.routed_to for row in _findings(district).values()} == {"370102001"}
+    here = list_findings(district, FindingFilter(made="here"))
+    assert here.total == 0  # the district made none of them
 
     (named, name_field), (moved, address_field) = planted.disagreements
     assert (name_field, address_field) == ("name", "hukou_address")
@@ -128,6 +142,8 @@ async def test_problems_go_down_the_tree_and_fixes_and_answers_come_back(
     with district.store.read() as session:
         relayed = session.scalars(sa.select(AnswerRow.outcome)).all()
     assert sorted(relayed) == ["relay", "relay"]  # the district passes them up
+    answered_here = {f for f, state in _mirrors(district).items() if state[0] == "answered"}
+    assert answered_here == {fixed.finding_id, answered.finding_id}  # and shows them answered
     await _up(tree, "district", "city")
     await _drain(city)
     with district.store.read() as session:
@@ -167,4 +183,9 @@ async def test_problems_go_down_the_tree_and_fixes_and_answers_come_back(
         missing.finding_id: ("closed", "withdrawn"),
     }
     assert all(p.closed_at is not None for p in items.values() if p.state == "closed")
+    assert {f: state for f, state in _mirrors(district).items() if state[0] == "closed"} == {
+        fixed.finding_id: ("closed", "fixed"),
+        answered.finding_id: ("closed", "accepted"),
+        missing.finding_id: ("closed", "withdrawn"),
+    }  # the district's list follows the city's closures
     assert [p.kind for p in services.problems()] == ["deceased"]  # the one still open
