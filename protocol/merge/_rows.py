@@ -33,7 +33,40 @@ def state_to_row(
     """Encode a state's parts as ``(values, versions)``."""
     # Fields in sorted order, so that equal states give equal rows (and digests).
     names = sorted(regs)
-    out_values = {name: _plain(values[name]) for name in names}
+    # Inline rather than through _plain: this runs for every field of every record a
+    # merge writes, and the call cost more than the conversion.
+    out_values = {
+        name: list(v) if type(v) is tuple else v for name in names for v in [values[name]]
+    }
+    shared = _shared_head(regs)
+    if shared is None:
+        return out_values, _versions(names, regs, version)
+    # Every field's spec is that head's position, 0: what _versions gives, without a
+    # step per field. fromkeys of a dict (the fields, sorted) reuses its hashes.
+    versions: dict[str, Any] = {"o": [[shared[0], shared[1]]], "f": dict.fromkeys(out_values, 0)}
+    if version is not None:
+        versions["v"] = [version[0], version[1]]
+    return out_values, versions
+
+
+def _shared_head(regs: Mapping[str, Reg]) -> Version | None:
+    """The one head of every field, if all fields hold one equal register with one
+    head and nothing covered (a new record's create, and each record no later op
+    touched); else None."""
+    if not regs:
+        return None
+    # list.count compares by identity first, so the register a create shares is
+    # counted in C; an equal register that is not shared encodes the same way, so
+    # counting it too changes nothing.
+    found = list(regs.values())
+    first = found[0]
+    if len(first.heads) != 1 or first.covered or found.count(first) != len(found):
+        return None
+    return first.heads[0]
+
+
+def _versions(names: list[str], regs: Mapping[str, Reg], version: Version | None) -> dict[str, Any]:
+    """The ``versions`` of a state with any registers (``names``: its fields, sorted)."""
     index: dict[Version, int] = {}
     ops: list[list[str]] = []
     encoded: dict[int, Any] = {}  # by id(reg): a create's fields share one register
@@ -58,7 +91,7 @@ def state_to_row(
     versions: dict[str, Any] = {"o": ops, "f": fields}
     if version is not None:
         versions["v"] = [version[0], version[1]]
-    return out_values, versions
+    return versions
 
 
 def row_to_state(
