@@ -93,10 +93,13 @@ def _make(ctx: HubContext, account: AccountInfo, period: Period, narrative: str 
 @permission("read_bundles")
 async def report_submit(request: web.Request) -> web.StreamResponse:
     """``POST /dashboard/report``: save the narrative and/or make the report."""
-    form = form_dict(await request.post())
+    data = await request.post()
+    form = form_dict(data)
     ctx, account = context(request), account_of(request)
     action = form.get("action", "")
-    text, narrative = form.get("period", "")[:32], form.get("narrative", "")
+    # Not cut at form_dict's length: the report's own check refuses a narrative too long.
+    entered = data.get("narrative", "")
+    text, narrative = form.get("period", "")[:32], entered if isinstance(entered, str) else ""
     editable = allowed(request, "manage_reports")
     if action not in _ACTIONS or (action == "save" and not editable):
         raise web.HTTPBadRequest(text="unknown action")

@@ -18,6 +18,7 @@ from hub.context import HubContext
 from node.web.kit import TRANSLATOR, Translator, require_role, route_url
 
 __all__ = [
+    "MAX_ROW_ID",
     "Notice",
     "allowed",
     "call",
@@ -34,6 +35,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 H = TypeVar("H", bound=Callable[[web.Request], Any])
 _MAX_VALUE: Final = 4000
+#: The largest id an ``integer`` column holds (PostgreSQL's is 32 bits): bundle and alert rows.
+MAX_ROW_ID: Final = 2**31 - 1
 
 
 class Notice(enum.StrEnum):
@@ -87,11 +90,12 @@ def form_dict(form: MultiDictProxy[Any]) -> dict[str, str]:
     return {k: v[:_MAX_VALUE] for k, v in form.items() if isinstance(v, str)}
 
 
-def int_query(request: web.Request, name: str) -> int | None:
-    """A whole-number query parameter, or None when absent or not a number."""
+def int_query(request: web.Request, name: str, maximum: int | None = None) -> int | None:
+    """A whole-number query parameter, or None when absent, not a number or above ``maximum``."""
     text = request.query.get(name, "")
     # isdigit() alone takes "²" and other digits int() refuses.
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
+    number = int(text) if text.isascii() and text.isdigit() and len(text) < 18 else None
+    return None if number is None or (maximum is not None and number > maximum) else number
 
 
 def form_message(request: web.Request, error: FormError) -> str:

@@ -51,7 +51,15 @@ from hub.console.crosscheckview import (
 )
 from hub.console.display import page
 from hub.console.errors import FormError
-from hub.console.pages.common import call, context, form_dict, form_message, int_query, permission
+from hub.console.pages.common import (
+    MAX_ROW_ID,
+    call,
+    context,
+    form_dict,
+    form_message,
+    int_query,
+    permission,
+)
 from hub.crosscheck import MappingError, RegisterFileError, SourceKind
 from hub.crosscheck.overview import MADE, FindingFilter
 from node.web.kit import route_url
@@ -87,7 +95,7 @@ async def finding_list(request: web.Request) -> web.StreamResponse:
     """``GET /crosscheck/findings?state=&source=&region=&kind=&made=&page=``."""
     query = request.query
     state = query.get("state") if query.get("state") in _STATES else None
-    number = int_query(request, "page") or 1
+    number = int_query(request, "page", MAX_ROW_ID // _PAGE) or 1
     made = query.get("made", "here")
     flt = FindingFilter(state=state, source=query.get("source", "")[:100] or None,
                         region=query.get("region", "")[:12] or None,

@@ -7,7 +7,16 @@ from aiohttp import web
 from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.inbox import INBOX_STATES, close_alert, inbox_view
-from hub.console.pages.common import Notice, call, context, int_query, permission, see_other
+from hub.console.pages.common import (
+    MAX_ROW_ID,
+    Notice,
+    call,
+    context,
+    int_query,
+    permission,
+    see_other,
+)
+from hub.errors import NotFoundError
 
 __all__ = ["add_routes"]
 
@@ -25,7 +34,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         account_of(request),
         state=state,
         sender=sender,
-        before=int_query(request, "before"),
+        before=int_query(request, "before", MAX_ROW_ID),
     )
     return page(request, "console/inbox.html", {"view": view, "state": state, "sender": sender})
 
@@ -34,6 +43,8 @@ async def inbox(request: web.Request) -> web.StreamResponse:
 async def close(request: web.Request) -> web.StreamResponse:
     """``POST /alerts/{alert}/close``: mark an alert dealt with."""
     alert = int(request.match_info["alert"])
+    if alert > MAX_ROW_ID:
+        raise NotFoundError(f"no alert {alert}")
     await call(close_alert, context(request), account_of(request), alert)
     raise see_other(request, "inbox", Notice.ALERT_CLOSED)
 

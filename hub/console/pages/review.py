@@ -15,6 +15,7 @@ from hub.console.auth import account_of
 from hub.console.display import page
 from hub.console.errors import FormError
 from hub.console.pages.common import (
+    MAX_ROW_ID,
     Notice,
     call,
     context,
@@ -24,6 +25,7 @@ from hub.console.pages.common import (
     see_other,
 )
 from hub.console.reviewing import approve_bundle, reject_bundle, review_page
+from hub.errors import NotFoundError
 from protocol.errors import FieldValueError
 
 __all__ = ["add_routes"]
@@ -47,7 +49,11 @@ async def _page(
 
 
 def _row(request: web.Request) -> int:
-    return int(request.match_info["row"])
+    """The bundle's row; one above the largest id there can be is no bundle (a 404)."""
+    row = int(request.match_info["row"])
+    if row > MAX_ROW_ID:
+        raise NotFoundError(f"no bundle {row}")
+    return row
 
 
 @permission("read_bundles")

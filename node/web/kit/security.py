@@ -17,7 +17,8 @@ request's CSRF token (:data:`~node.web.kit.appkeys.CSRF_TOKEN`: the session's,
 or for a visitor not logged in the one in their CSRF cookie) in the form field
 ``csrf_token`` or the ``X-CSRF-Token`` header. Otherwise the request is
 refused with :class:`~node.web.kit.errors.CsrfError` (a 403 page) before its
-handler runs, so nothing changes.
+handler runs, so nothing changes. A form whose bytes are not UTF-8 is refused the
+same way, with :class:`~node.web.kit.errors.WebInputError` (a 400 page).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from node.web.kit.appkeys import CONFIG, CSRF_TOKEN
-from node.web.kit.errors import CsrfError
+from node.web.kit.errors import CsrfError, WebInputError
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
@@ -43,7 +44,8 @@ __all__ = [
 CSRF_FIELD: Final = "csrf_token"
 CSRF_HEADER: Final = "X-CSRF-Token"
 UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_URLENCODED: Final = "application/x-www-form-urlencoded"
+_FORM_TYPES: Final = frozenset({_URLENCODED, "multipart/form-data"})
 
 CONTENT_SECURITY_POLICY: Final = "; ".join(
     (
@@ -85,8 +87,24 @@ async def set_security_headers(request: web.Request, response: web.StreamRespons
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
 
 
+async def _read_form(request: web.Request) -> None:
+    """Parse the form once here, so a body that is not UTF-8 is refused before any handler.
+
+    Raises:
+        WebInputError: the form's bytes are not UTF-8 text.
+    """
+    try:
+        await request.post()
+    except UnicodeDecodeError:
+        raise WebInputError("form: expected UTF-8 text, got bytes that are not") from None
+
+
 async def _presented_token(request: web.Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
+    if request.content_type == _URLENCODED or (
+        header is None and request.content_type in _FORM_TYPES
+    ):
+        await _read_form(request)
     if header is not None:
         return header
     if request.content_type in _FORM_TYPES:
