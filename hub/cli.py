@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from crypto.errors import InputError, MusterError, StateError, UsageError
@@ -32,7 +33,7 @@ from hub.context import HubContext
 from hub.crosscheck_cli import register_crosscheck
 from hub.demo.cli import register as register_demo
 from hub.downcli import register_downward
-from hub.errors import BundleStorageError
+from hub.errors import BundleStorageError, ConfigError
 from hub.fromparent import import_down_file
 from hub.intake import take_in
 from hub.pipeline import run_once
@@ -146,15 +147,28 @@ def _init(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot read the root anchor {args.root}") from exc
     config = HubConfig(data_dir=data, site=args.site, name=args.name, db_url=args.db)
+    keystore = KeyDir(config.keys_dir).keystore
+    if keystore.exists():  # checked before anything is made in a directory of another kind
+        raise StateError(f"{keystore} already exists; refusing to overwrite keys")
     passphrase = read_passphrase(args.passphrase_file, confirm=True)
-    data.mkdir(parents=True, exist_ok=True)
+    try:
+        store = Store(config.database_url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError("--db: not a database URL the hub can use") from exc
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the data directory {data}: {exc.strerror}") from exc
+    try:
+        migrate(store)  # before anything else: a store that cannot be opened leaves no keys
+    except sa.exc.OperationalError as exc:
+        raise ConfigError("cannot open the hub's store: check --db and the database") from exc
+    finally:
+        store.dispose()
     for directory in (config.bundles_dir, config.down_dir, config.blobs_dir, config.scratch_dir):
         directory.mkdir(exist_ok=True)
     keys = KeyDir(config.keys_dir).create(passphrase, owner=config.site, cost=KDF_COSTS[args.kdf])
     write_atomic(config.anchor_path, anchor_to_bytes(anchor), mode=0o644)
-    store = Store(config.database_url)
-    migrate(store)
-    store.dispose()
     request = make_enrollment_request(
         keys.signing,
         subject=config.site,
@@ -188,7 +202,7 @@ def _account_add(args: argparse.Namespace) -> int:
     ctx = _context(args)
     try:
         password = Path(args.password_file).read_text("utf-8").split("\n", 1)[0]
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {args.password_file}") from exc
     info = create_account(
         ctx,
@@ -223,6 +237,9 @@ def _drain(ctx: HubContext) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.receipts_to is not None and not args.receipts_to.is_dir():
+        # checked before any bundle is taken in: a bad --receipts-to changes nothing
+        raise InputError(f"receipts directory {args.receipts_to} does not exist")
     ctx = _context(args)
     failures = 0
     taken: list[int] = []

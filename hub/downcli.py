@@ -37,6 +37,7 @@ from hub.rotation import begin_hub_rotation, finish_hub_rotation, submit_rotatio
 from hub.runtime import open_context
 from hub.sites import enrollment_status, revoke
 from hub.store.models import CertificateRow
+from node.cli.common import unlock_key_dir
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
 from node.services.client import HubClient
@@ -138,10 +139,13 @@ def _read(path: Path) -> bytes:
 def _baseline_import(args: argparse.Namespace) -> int:
     ctx = _context(args)
     keydir = KeyDir(args.admin_key)
-    subject = keydir.owner()
+    try:
+        subject = keydir.owner()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{args.admin_key}: not a key directory with a readable id file") from exc
     if subject is None or "/" not in subject:
         raise InputError(f"{args.admin_key}: its id file must name a person (site/login)")
-    key = keydir.unlock(read_passphrase(args.admin_passphrase_file)).signing
+    key = unlock_key_dir(args.admin_key, read_passphrase(args.admin_passphrase_file)).signing
     mapping = ColumnMapping.from_json(_read(args.mapping)) if args.mapping else None
     report = import_baseline(
         ctx,

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Final
 
 from crypto.age import AgeIdentity
-from crypto.errors import InputError, StateError
+from crypto.errors import InputError, StateError, UsageError
 from hub.config import HubConfig
-from node.cli.common import KDF_COSTS, add_kdf_argument
+from node.cli.common import KDF_COSTS, add_kdf_argument, unlock_key_dir
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
 from protocol.divisions import contains
@@ -79,7 +79,10 @@ def init_root(
     HubConfig(data_dir=directory, site=site)  # the same check a hub's site gets
     if site[2:] != "0000":
         raise InputError(f"site {site}: a province's code ends in 0000")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot make the directory {directory}: {exc.strerror}") from exc
     anchor_subject = f"{site}/root"
     keys = KeyDir(directory / "keys").create(passphrase, owner=anchor_subject, cost=KDF_COSTS[kdf])
     anchor = TrustAnchor(keys.signing.public_key, site)
@@ -107,7 +110,13 @@ def certify_request(
         NameConstraintError: not a hub, or outside the province.
         WrongPassphraseError: the passphrase does not open the root key.
     """
-    anchor = anchor_from_bytes((directory / ANCHOR_FILE).read_bytes())
+    try:
+        anchor_data = (directory / ANCHOR_FILE).read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"no root anchor at {directory / ANCHOR_FILE}: give the ceremony's --dir"
+        ) from exc
+    anchor = anchor_from_bytes(anchor_data)
     request = EnrollmentRequest.from_bytes(request_data)
     if request.role is not Role.HUB or not contains(anchor.site, request.site):
         raise NameConstraintError(
@@ -116,7 +125,7 @@ def certify_request(
         )
     if not 1 <= days <= 3650:
         raise InputError(f"--days: expected 1 to 3650, got {days}")
-    key = KeyDir(directory / "keys").unlock(passphrase).signing
+    key = unlock_key_dir(directory / "keys", passphrase).signing
     if key.public_key != anchor.key:
         raise TrustError(f"the key in {directory / 'keys'} is not the anchor's root key")
     cert = issue_certificate(
@@ -159,7 +168,10 @@ def _certify(args: argparse.Namespace) -> int:
         now=datetime.now(UTC),
         days=args.days,
     )
-    write_atomic(args.out, answer.to_bytes(), mode=0o644)
+    try:
+        write_atomic(args.out, answer.to_bytes(), mode=0o644)
+    except OSError as exc:
+        raise InputError(f"cannot write {args.out}: {exc.strerror}") from exc
     cert = answer.certificate
     print(f"certified {cert.subject} (serial {cert.serial}) until {cert.not_after:%Y-%m-%d}")
     return 0

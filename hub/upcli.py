@@ -28,6 +28,7 @@ from hub.upward.building import authorise_drafts, build_packages
 from hub.upward.enrollment import enroll_online
 from hub.upward.status import format_status, hub_status
 from hub.upward.transfer import export_up
+from node.cli.common import unlock_key_dir
 from node.keyfiles import KeyDir, read_passphrase
 
 __all__ = ["register_upward"]
@@ -72,10 +73,15 @@ def _package(args: argparse.Namespace) -> int:
             if args.key is None:
                 raise UsageError("--authorise needs --key KEYDIR (an administrator's keys)")
             keydir = KeyDir(args.key)
-            subject = keydir.owner()
+            try:
+                subject = keydir.owner()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(
+                    f"{args.key}: not a key directory with a readable id file"
+                ) from exc
             if subject is None or "/" not in subject:
                 raise InputError(f"{args.key}: its id file must name a person (site/login)")
-            key = keydir.unlock(read_passphrase(args.key_passphrase_file)).signing
+            key = unlock_key_dir(args.key, read_passphrase(args.key_passphrase_file)).signing
             made = authorise_drafts(ctx, AdminSigner(key=key, subject=subject))
             verb = "authorised and sealed"
         else:

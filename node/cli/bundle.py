@@ -12,9 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from crypto.errors import InputError, UsageError
+from crypto.errors import InputError, KeyFormatError, UsageError
 from crypto.sign import PublicKey
-from node.cli.common import add_passphrase_argument, passphrase_from, print_json
+from node.cli.common import (
+    add_passphrase_argument,
+    passphrase_from,
+    print_json,
+    unlock_key_dir,
+)
 from node.fsutil import atomic_writer
 from node.keyfiles import KeyDir, read_recipient_file
 from protocol.bundle import (
@@ -101,7 +106,12 @@ def _read_entries(path: Path) -> Iterator[Any]:
 def _seal(args: argparse.Namespace) -> int:
     key_dir = KeyDir(args.key)
     recipients = [read_recipient_file(path) for path in args.to]
-    sender = args.sender or key_dir.owner()
+    try:
+        sender = args.sender or key_dir.owner()
+    except OSError as exc:
+        raise UsageError(f"no key directory at {args.key}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{args.key}/id: expected the owner's id as UTF-8 text") from exc
     receiver = args.recipient or recipients[0][1]
     if not sender:
         raise UsageError("no sender id: give --from or make the key dir with `keys new --id`")
@@ -109,26 +119,29 @@ def _seal(args: argparse.Namespace) -> int:
         raise UsageError("no receiver id: give --for or use an age.pub written by `keys new --id`")
     if args.seq > 1 and not args.prev:
         raise UsageError(f"seq {args.seq} needs --prev, the hash of bundle {args.seq - 1}")
-    keys = key_dir.unlock(passphrase_from(args))
-    with (
-        tempfile.TemporaryFile(dir=args.out.parent.resolve()) as spool,
-        atomic_writer(args.out, mode=0o644) as out,
-    ):
-        sealed = seal_bundle(
-            _read_entries(args.entries),
-            kind=BundleKind(args.kind),
-            sender=sender,
-            recipient=receiver,
-            seq=args.seq,
-            prev=args.prev,
-            created=datetime.now(UTC),
-            bundle_id=secrets.token_hex(16),
-            signer=keys.signing,
-            recipients=[recipient for recipient, _owner in recipients],
-            out=out,
-            spool=spool,
-            schema=args.schema,
-        )
+    keys = unlock_key_dir(args.key, passphrase_from(args))
+    try:
+        with (
+            tempfile.TemporaryFile(dir=args.out.parent.resolve()) as spool,
+            atomic_writer(args.out, mode=0o644) as out,
+        ):
+            sealed = seal_bundle(
+                _read_entries(args.entries),
+                kind=BundleKind(args.kind),
+                sender=sender,
+                recipient=receiver,
+                seq=args.seq,
+                prev=args.prev,
+                created=datetime.now(UTC),
+                bundle_id=secrets.token_hex(16),
+                signer=keys.signing,
+                recipients=[recipient for recipient, _owner in recipients],
+                out=out,
+                spool=spool,
+                schema=args.schema,
+            )
+    except OSError as exc:
+        raise InputError(f"cannot write {args.out}: {exc.strerror}") from exc
     print(f"sealed {sealed.header.count} entries into {args.out} ({sealed.size} bytes)")
     print(f"bundle id {sealed.header.bundle_id}, hash {sealed.bundle_hash}")
     return 0
@@ -155,6 +168,10 @@ def _trusted_keys(paths: list[Path]) -> StaticTrust:
             keys.append(PublicKey.from_minisign(path.read_text("utf-8")))
         except OSError as exc:
             raise InputError(f"cannot read signer key {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise KeyFormatError(
+                f"signer key {path}: not a minisign public key (not text)"
+            ) from exc
     return StaticTrust.of(keys)
 
 
@@ -177,7 +194,7 @@ def _open(args: argparse.Namespace) -> int:
     if not signers:
         raise UsageError(f"no trusted signer: give --signer or put keys in {args.identity}/trusted")
     trust = _trusted_keys(list(signers))
-    keys = KeyDir(args.identity).unlock(passphrase_from(args))
+    keys = unlock_key_dir(args.identity, passphrase_from(args))
     with _open_file(args.file) as source:
         opened = open_bundle(source, trust=trust, identities=[keys.age])
         for entry in opened.entries():

@@ -6,17 +6,22 @@ import argparse
 import base64
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
+from crypto.errors import InputError, UsageError
+from crypto.keys import KeyPair
 from crypto.keystore import KDF_INTERACTIVE, KDF_MODERATE, KdfCost
-from node.keyfiles import read_passphrase
+from node.keyfiles import KeyDir, read_passphrase
 
 __all__ = [
     "add_kdf_argument",
     "add_passphrase_argument",
+    "create_key_dir",
     "jsonable",
     "passphrase_from",
     "print_json",
+    "unlock_key_dir",
 ]
 
 KDF_COSTS: dict[str, KdfCost] = {"moderate": KDF_MODERATE, "interactive": KDF_INTERACTIVE}
@@ -41,6 +46,24 @@ def add_kdf_argument(parser: argparse.ArgumentParser) -> None:
 
 def passphrase_from(args: argparse.Namespace, *, confirm: bool = False) -> bytes:
     return read_passphrase(getattr(args, "passphrase_file", None), confirm=confirm)
+
+
+def unlock_key_dir(directory: Path, passphrase: bytes) -> KeyPair:
+    """:meth:`KeyDir.unlock`, with a file or a directory in the wrong place as a typed error."""
+    try:
+        return KeyDir(directory).unlock(passphrase)
+    except OSError as exc:  # e.g. DIR is a file, or DIR/keystore.json is a directory
+        raise UsageError(f"no keystore at {directory / 'keystore.json'}: {exc.strerror}") from exc
+
+
+def create_key_dir(
+    directory: Path, passphrase: bytes, *, owner: str | None, cost: KdfCost
+) -> KeyPair:
+    """:meth:`KeyDir.create`, with a directory that cannot be made as a typed error."""
+    try:
+        return KeyDir(directory).create(passphrase, owner=owner, cost=cost)
+    except OSError as exc:  # e.g. DIR, or a parent of it, is a file
+        raise InputError(f"cannot make the key directory {directory}: {exc.strerror}") from exc
 
 
 def jsonable(value: Any) -> Any:

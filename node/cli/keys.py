@@ -6,8 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from node.cli.common import KDF_COSTS, add_kdf_argument, add_passphrase_argument, passphrase_from
-from node.keyfiles import KeyDir
+from node.cli.common import (
+    KDF_COSTS,
+    add_kdf_argument,
+    add_passphrase_argument,
+    create_key_dir,
+    passphrase_from,
+    unlock_key_dir,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _new(args: argparse.Namespace) -> int:
     passphrase = passphrase_from(args, confirm=True)
-    keys = KeyDir(args.dir).create(passphrase, owner=args.owner, cost=KDF_COSTS[args.kdf])
+    keys = create_key_dir(args.dir, passphrase, owner=args.owner, cost=KDF_COSTS[args.kdf])
     print(f"wrote {args.dir}/sign.pub, age.pub and keystore.json")
     print(f"signing key id: {keys.signing.public_key.key_id_hex}")
     print(f"age recipient:  {keys.age.recipient}")
@@ -42,6 +48,6 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _export_age_identity(args: argparse.Namespace) -> int:
-    keys = KeyDir(args.dir).unlock(passphrase_from(args))
+    keys = unlock_key_dir(args.dir, passphrase_from(args))
     sys.stdout.write(keys.age.to_file_text())
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Final
@@ -191,22 +192,38 @@ def _init(args: argparse.Namespace) -> int:
     anchor = _read(args.root)
     passphrase = passphrase_from(args, confirm=True)
     password = _password(args.admin_password_file, what=args.admin)
-    request = init_node(
-        args.data,
-        node_id=node_id,
-        name=args.name,
-        anchor_data=anchor,
-        passphrase=passphrase,
-        admin_login=args.admin,
-        admin_name=args.admin_name,
-        admin_password=password,
-        parent_url=args.parent_url,
-        kdf=KDF_COSTS[args.kdf],
-    )
+    data = Path(args.data)
+    made_here = not data.exists()
+    try:
+        request = init_node(
+            data,
+            node_id=node_id,
+            name=args.name,
+            anchor_data=anchor,
+            passphrase=passphrase,
+            admin_login=args.admin,
+            admin_name=args.admin_name,
+            admin_password=password,
+            parent_url=args.parent_url,
+            kdf=KDF_COSTS[args.kdf],
+        )
+    except OSError as exc:  # e.g. DIR, or a parent of it, is a file
+        _remove_half_made(data, made_here)
+        raise InputError(f"cannot make the node in {data}: {exc.strerror}") from exc
+    except BaseException:
+        # init_node checks the administrator's login and password only after it wrote the
+        # keys and the store: a refused one must not leave a half-made node behind.
+        _remove_half_made(data, made_here)
+        raise
     print(f"node {node_id} set up in {args.data}")
     print(f"enrollment request: {request}")
     print("send it to the parent hub, then install the answer with `muster node enroll FILE`")
     return 0
+
+
+def _remove_half_made(data: Path, made_here: bool) -> None:
+    if made_here and data.is_dir():
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _enroll(args: argparse.Namespace) -> int:

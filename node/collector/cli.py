@@ -135,6 +135,11 @@ def _cards(args: argparse.Namespace) -> tuple[SimCard, ...]:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    link: Path | None = args.link
+    if link is not None and (link.is_dir() or not link.parent.is_dir()):
+        raise CollectorConfigError(
+            f"--link {link}: expected a new file name in an existing directory"
+        )
     cards = _cards(args)
     faults = [Fault.parse(spec) for spec in args.fault]
     stop = threading.Event()

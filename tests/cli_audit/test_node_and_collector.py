@@ -1,0 +1,49 @@
+"""``muster node init`` and ``muster collector simulate`` given bad input: nothing left behind."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli_audit.conftest import assert_one_line_error, muster
+
+
+def _node_init(data: str, password_file: str) -> list[str]:
+    return ["node", "init", "--site", "370102", "--name", "Town", "--data", data,
+            "--root", "root/anchor.json", "--admin", "admin", "--admin-password-file",
+            password_file, "--passphrase-file", "pass", "--kdf", "interactive"]  # fmt: skip
+
+
+@pytest.fixture
+def here(province: Path, work: Path) -> Path:
+    shutil.copytree(province / "root", work / "root")
+    (work / "short").write_text("short\n", "utf-8")
+    (work / "good").write_text("admin-password-123\n", "utf-8")
+    return work
+
+
+def test_node_init_with_a_refused_password_leaves_no_half_made_node(here: Path) -> None:
+    done = muster(*_node_init("node", "short"), cwd=here)
+    assert_one_line_error(done, 1, "password: expected at least 8 characters")
+    assert not (here / "node").exists()
+    again = muster(*_node_init("node", "good"), cwd=here)
+    assert again.code == 0, again.err
+    assert (here / "node" / "node.toml").is_file()
+
+
+@pytest.mark.parametrize("data", ["plain", "plain/node"])
+def test_node_init_where_a_file_is(here: Path, data: str) -> None:
+    done = muster(*_node_init(data, "good"), cwd=here)
+    assert_one_line_error(done, 1, f"cannot make the node in {data}")
+    assert (here / "plain").read_text("utf-8") == "just a file\n"
+
+
+@pytest.mark.parametrize("link", ["plain/reader", "adir"])
+def test_simulate_with_a_link_that_cannot_be_made(work: Path, link: str) -> None:
+    (work / "adir").mkdir()
+    done = muster("collector", "simulate", "--link", link, "--duration", "1", cwd=work)
+    assert_one_line_error(done, 2, f"--link {link}: expected a new file name")
+    assert list((work / "adir").iterdir()) == []
+    assert not (work / "adir.new").exists()
