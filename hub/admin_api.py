@@ -33,7 +33,7 @@ from hub.accounts import (
     require,
     set_role,
 )
-from hub.api import ctx_of, small_body, whole_number
+from hub.api import MAX_ROW_ID, ctx_of, small_body, whole_number
 from hub.audit import verify_audit
 from hub.context import HubContext
 from hub.errors import AuthenticationError, ForbiddenError
@@ -174,8 +174,9 @@ async def me(request: web.Request) -> web.Response:
 
 
 def _int(request: web.Request, name: str, default: int) -> int:
+    # Rows, cursors over rows and page sizes: all within the integer id columns.
     text = request.query.get(name) or request.match_info.get(name)
-    return default if text is None else whole_number(text, name)
+    return default if text is None else whole_number(text, name, maximum=MAX_ROW_ID)
 
 
 @admin_routes.get("/api/v1/admin/bundles")

@@ -35,7 +35,7 @@ from protocol.errors import BundleTooLargeError, RequestAuthError
 from protocol.requestauth import Caller, verify_request
 from protocol.trust import Receipt
 
-__all__ = ["VERSION", "error_middleware", "json_error", "routes", "whole_number"]
+__all__ = ["MAX_ROW_ID", "VERSION", "error_middleware", "json_error", "routes", "whole_number"]
 
 VERSION: Final = "0.1.0"
 _log = logging.getLogger("muster.hub.api")
@@ -67,8 +67,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
 
 
-def whole_number(text: str, name: str) -> int:
-    """A non-negative whole number from a URL, small enough for any database column.
+#: The largest row id of the hub's ``integer`` id columns (32 bits on PostgreSQL).
+MAX_ROW_ID: Final = 2**31 - 1
+
+
+def whole_number(text: str, name: str, *, maximum: int = 2**62 - 1) -> int:
+    """A non-negative whole number from a URL, at most ``maximum`` (pass
+    :data:`MAX_ROW_ID` for a row id or a cursor over one: a larger one would reach the
+    database and fail there).
 
     Raises:
         InputError: not such a number.
@@ -77,8 +83,8 @@ def whole_number(text: str, name: str) -> int:
         value = int(text)
     except ValueError:
         raise InputError(f"{name}: expected a whole number") from None
-    if not 0 <= value < 2**62:
-        raise InputError(f"{name}: expected a whole number from 0 to 2^62")
+    if not 0 <= value <= maximum:
+        raise InputError(f"{name}: expected a whole number from 0 to {maximum}")
     return value
 
 

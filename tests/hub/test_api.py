@@ -209,6 +209,23 @@ async def test_an_administrator_reviews_a_bundle_the_way_a_browser_does(
     assert record["values"]["name"] == "王小明"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/admin/bundles/3000000000",
+        "/api/v1/admin/bundles/3000000000/items",
+        "/api/v1/admin/bundles?after=3000000000",
+    ],
+)
+async def test_a_row_beyond_the_id_columns_is_a_clear_400(
+    client: Client, hub: HubContext, path: str
+) -> None:
+    await login(client, hub)
+    response = await client.get(path)
+    assert response.status == 400  # not the database's "integer out of range" as a 500
+    assert "expected a whole number from 0 to 2147483647" in (await response.json())["message"]
+
+
 async def test_a_viewer_may_read_but_not_review(
     client: Client, hub: HubContext, deltas: DeltaFactory
 ) -> None:
