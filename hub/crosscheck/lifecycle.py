@@ -240,7 +240,12 @@ def advance(status: FindingStatus, event: Event) -> FindingStatus:
             happened before the status's last change.
     """
     at = event.answer.at if isinstance(event, Answered) else event.at
-    if at < status.updated_at:
+    last = status.updated_at
+    if isinstance(event, Answered):
+        # An answer's time travels in whole seconds (the entry's YYYY-MM-DDTHH:MM:SSZ): one
+        # given in the same second as the finding's last change is not before it.
+        last = last.replace(microsecond=0)
+    if at < last:
         raise FindingStateError(
             f"finding {status.finding_id}: event at {at.isoformat()} is before its last "
             f"change at {status.updated_at.isoformat()}",
@@ -250,7 +255,8 @@ def advance(status: FindingStatus, event: Event) -> FindingStatus:
     if isinstance(event, Answered):
         if state is FindingState.CLOSED or event.answer.finding_id != status.finding_id:
             raise _refuse(status, event)
-        return replace(status, state=FindingState.ANSWERED, answer=event.answer, updated_at=at)
+        return replace(status, state=FindingState.ANSWERED, answer=event.answer,
+                       updated_at=max(at, status.updated_at))  # fmt: skip
     if isinstance(event, Rechecked):
         if state is not FindingState.CLOSED:
             if event.holds:

@@ -149,6 +149,15 @@ def test_an_event_before_the_last_change_is_refused() -> None:
         advance(status, Withdrawn(by="admin01", at=T0))
 
 
+def test_an_answer_in_the_same_second_as_the_last_change_is_taken() -> None:
+    # Answers carry whole seconds; the finding's times have microseconds.
+    opened = FindingStatus.opened(FID, T0 + timedelta(milliseconds=430))
+    status = advance(opened, Answered(answer=_answer(T0)))
+    assert (status.state, status.updated_at) == (FindingState.ANSWERED, opened.updated_at)
+    with pytest.raises(FindingStateError, match="is before its last change"):
+        advance(opened, Answered(answer=_answer(T0 - timedelta(seconds=1))))
+
+
 def test_an_answer_to_another_finding_is_refused() -> None:
     other = Answer(finding_id="0" * 32, reason=AnswerReason.RECORD_FIXED, note="", by="c",
                    at=T0)  # fmt: skip
