@@ -25,7 +25,7 @@ from hub.context import HubContext
 from hub.reports.service import run_snapshot
 from hub.reports.storesettings import set_expected, set_phase, store_snapshot
 from node.reports import Counts, PhaseKind
-from tests.fixtures.browser import ARTIFACTS, screenshot
+from tests.fixtures.browser import ARTIFACTS, screenshot, wait_for_count
 from tests.hub.conftest import make_hub
 from tests.hub.console.console import PASSWORD, console_app, make_accounts
 from tests.hub.console.live import serve
@@ -110,9 +110,7 @@ def test_the_dashboard_draws_every_chart(live: tuple[HubContext, str], page: Any
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else "")
     _log_in(page, console)
     page.goto(console + "dashboard")
-    page.wait_for_function(
-        f"document.querySelectorAll('.muster-chart[data-chart-ready]').length === {_CHARTS}"
-    )
+    wait_for_count(page, ".muster-chart[data-chart-ready]", _CHARTS)
     assert page.locator(".muster-chart[data-chart-error]").count() == 0
     for key in ("progress", "timeline", "treemap", "categories", "heat", "quality"):
         assert page.locator(f"#chart-{key} canvas").count() >= 1, key
@@ -132,8 +130,6 @@ def test_a_region_below_draws_its_charts_in_english(
     _, console = live
     _log_in(page, console)
     page.goto(console + "lang/en?next=" + CONSOLE_PREFIX + "dashboard%3Fregion%3D370102001")
-    page.wait_for_function(
-        f"document.querySelectorAll('.muster-chart[data-chart-ready]').length === {_CHARTS}"
-    )
+    wait_for_count(page, ".muster-chart[data-chart-ready]", _CHARTS)
     assert "Progress of" in page.locator("h1").inner_text()
     assert page.locator("#dashboard-up").count() == 1

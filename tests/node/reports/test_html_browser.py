@@ -18,7 +18,7 @@ import pytest
 from node.reports import build_report, parse_period
 from node.reports.html import write_html
 from node.web.kit.security import CONTENT_SECURITY_POLICY
-from tests.fixtures.browser import screenshot
+from tests.fixtures.browser import screenshot, wait_for_count
 from tests.node.reports.data import TODAY, source
 
 pytestmark = pytest.mark.browser
@@ -67,10 +67,7 @@ def _open(page: Any, url: str) -> list[str]:
     )
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(url)
-    page.wait_for_function(
-        f"document.querySelectorAll('.muster-chart[data-chart-ready]').length === {len(CHARTS)}",
-        timeout=20_000,
-    )
+    wait_for_count(page, ".muster-chart[data-chart-ready]", len(CHARTS))
     return problems
 
 
@@ -113,9 +110,7 @@ def test_english_version_is_linked_and_drawn(page: Any, served: tuple[str, Path]
     base, path = served
     _open(page, base + path.name)
     page.click("a.switch")
-    page.wait_for_function(
-        f"document.querySelectorAll('.muster-chart[data-chart-ready]').length === {len(CHARTS)}"
-    )
+    wait_for_count(page, ".muster-chart[data-chart-ready]", len(CHARTS))
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Veterans information census: summary report"
     queue = page.locator('#table-quality tr[data-queue="conflict"] td').all_inner_texts()

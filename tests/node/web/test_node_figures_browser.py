@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import pytest
 
-from tests.fixtures.browser import ARTIFACTS, screenshot
+from tests.fixtures.browser import ARTIFACTS, screenshot, wait_for_count
 from tests.node.core.figures import collection_campaign
 from tests.node.core.helpers import Clock, NodeUnderTest, ready_node
 from tests.node.web.browser_steps import log_in
@@ -46,9 +46,7 @@ def test_the_status_page_draws_the_collection_point_s_charts(
     with LiveServer(lambda: make_ui(node)) as server:
         log_in(page, server.url, "collector")
         page.goto(f"{server.url}/")
-        page.wait_for_function(
-            "document.querySelectorAll('#figures .muster-chart[data-chart-ready]').length === 6"
-        )
+        wait_for_count(page, "#figures .muster-chart[data-chart-ready]", 6)
         assert page.locator("#figures .muster-chart[data-chart-error]").count() == 0
         figures = page.locator("#figures .key-figures .value").all_inner_texts()
         # expected 3 (the baseline), collected 4: 133.3 %, shown as it is.
