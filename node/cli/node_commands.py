@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Final
@@ -193,7 +192,6 @@ def _init(args: argparse.Namespace) -> int:
     passphrase = passphrase_from(args, confirm=True)
     password = _password(args.admin_password_file, what=args.admin)
     data = Path(args.data)
-    made_here = not data.exists()
     try:
         request = init_node(
             data,
@@ -207,23 +205,12 @@ def _init(args: argparse.Namespace) -> int:
             parent_url=args.parent_url,
             kdf=KDF_COSTS[args.kdf],
         )
-    except OSError as exc:  # e.g. DIR, or a parent of it, is a file
-        _remove_half_made(data, made_here)
+    except OSError as exc:  # e.g. DIR, or a parent of it, is a file; init_node undid its work
         raise InputError(f"cannot make the node in {data}: {exc.strerror}") from exc
-    except BaseException:
-        # init_node checks the administrator's login and password only after it wrote the
-        # keys and the store: a refused one must not leave a half-made node behind.
-        _remove_half_made(data, made_here)
-        raise
     print(f"node {node_id} set up in {args.data}")
     print(f"enrollment request: {request}")
     print("send it to the parent hub, then install the answer with `muster node enroll FILE`")
     return 0
-
-
-def _remove_half_made(data: Path, made_here: bool) -> None:
-    if made_here and data.is_dir():
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def _enroll(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ __all__ = [
     "account_of",
     "authenticate",
     "change_password",
+    "check_account_form",
     "create_account",
     "install_approver_certificate",
     "list_accounts",
@@ -125,6 +126,33 @@ def require_role(session: Session, login: str, *roles: AccountRole) -> AccountRo
     return row
 
 
+def check_account_form(
+    *, login: str, display_name: str, role: AccountRole | str, password: str
+) -> tuple[str, AccountRole]:
+    """Check a new account's login, name, role and password against the rules, touching
+    nothing (``node init`` runs it before it writes a file); return the name as kept and
+    the role.
+
+    Raises:
+        FormError: the login, name, role or password breaks a rule.
+    """
+    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
+        raise FormError(
+            "login: expected 2 to 32 lowercase letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit"
+        )
+    name = display_name.strip() if isinstance(display_name, str) else ""
+    if not 1 <= len(name) <= 100:
+        raise FormError("display name: expected 1 to 100 characters")
+    try:
+        account_role = AccountRole(role)
+    except ValueError as exc:
+        roles = ", ".join(r.value for r in AccountRole)
+        raise FormError(f"role: expected one of {roles}") from exc
+    _check_password_rules(password)
+    return name, account_role
+
+
 def create_account(
     ctx: NodeContext,
     session: Session,
@@ -141,20 +169,9 @@ def create_account(
         FormError: the login, name, role or password breaks a rule.
         ConflictError: the login is taken.
     """
-    if not isinstance(login, str) or not LOGIN_PATTERN.fullmatch(login):
-        raise FormError(
-            "login: expected 2 to 32 lowercase letters, digits, '.', '_' or '-', starting "
-            "with a letter or digit"
-        )
-    name = display_name.strip() if isinstance(display_name, str) else ""
-    if not 1 <= len(name) <= 100:
-        raise FormError("display name: expected 1 to 100 characters")
-    try:
-        account_role = AccountRole(role)
-    except ValueError as exc:
-        roles = ", ".join(r.value for r in AccountRole)
-        raise FormError(f"role: expected one of {roles}") from exc
-    _check_password_rules(password)
+    name, account_role = check_account_form(
+        login=login, display_name=display_name, role=role, password=password
+    )
     if session.get(AccountRow, login) is not None:
         raise ConflictError("login is already taken", what="account")
     now = ctx.now()

@@ -10,6 +10,10 @@
 - ``enrollment-request.json``: the self-signed request for the parent hub;
 - ``node.toml``: the configuration, written last (its presence means init finished).
 
+The administrator's login, name and password are checked before the first file is
+written; a step that fails later removes what init made, leaving an empty directory
+empty and a new one absent.
+
 ``muster node enroll FILE`` (:func:`enroll`) installs the hub's answer after checking
 that it certifies exactly this node's keys and chains to the anchor.
 """
@@ -28,9 +32,9 @@ from crypto.keys import KeyPair
 from crypto.keystore import KDF_MODERATE, KdfCost, seal_keystore
 from node.config import CONFIG_FILE, NodeConfig
 from node.errors import ConfigError, ConflictError
-from node.fsutil import write_atomic
+from node.fsutil import undone_on_failure, write_atomic
 from node.keyfiles import KeyDir
-from node.services.accounts import create_account
+from node.services.accounts import check_account_form, create_account
 from node.services.audit import append_audit
 from node.services.context import STORE_KEY_SECRET, NodeContext, build_context, utc_now
 from node.services.escrow import keep_escrow
@@ -40,7 +44,7 @@ from node.services.values import AccountRole, EnrollmentState
 from node.store import STORE_KEY_BYTES, migrate, open_engine, transaction
 from node.store.models import CertificateRow, NodeStateRow
 from protocol.divisions import contains
-from protocol.trust import Certificate, Role, TrustStore
+from protocol.trust import Certificate, Role, TrustAnchor, TrustStore
 from protocol.trust.anchor import anchor_from_bytes, anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
 
@@ -81,6 +85,38 @@ def init_node(
         raise ConfigError(f"site {config.site} is outside the root anchor's province {anchor.site}")
     if (data_dir / CONFIG_FILE).exists() or config.keys_dir.joinpath("keystore.json").exists():
         raise ConflictError(f"{data_dir} already holds a node; refusing to overwrite it")
+    # Everything that can be refused is checked before the first file is written.
+    check_account_form(
+        login=admin_login,
+        display_name=admin_name,
+        role=AccountRole.SITE_ADMIN,
+        password=admin_password,
+    )
+    with undone_on_failure(data_dir):
+        _make_node(
+            config,
+            anchor,
+            passphrase=passphrase,
+            admin=(admin_login, admin_name, admin_password),
+            now=now,
+            rng=rng,
+            kdf=kdf,
+        )
+    return data_dir / REQUEST_FILE
+
+
+def _make_node(
+    config: NodeConfig,
+    anchor: TrustAnchor,
+    *,
+    passphrase: bytes,
+    admin: tuple[str, str, str],
+    now: Callable[[], datetime],
+    rng: Callable[[int], bytes],
+    kdf: KdfCost,
+) -> None:
+    """Write the node's files (see the module docstring); ``node.toml`` last."""
+    data_dir, node_id = config.data_dir, config.node_id
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     config.keys_dir.mkdir(mode=0o700, exist_ok=True)
     config.scratch_dir.mkdir(mode=0o700, exist_ok=True)
@@ -101,24 +137,28 @@ def init_node(
             session.add(NodeStateRow(id=1, node_id=node_id))
             append_audit(session, at=now(), actor="system", action="node.initialised",
                          subject=node_id)  # fmt: skip
+            login, display_name, password = admin
             create_account(
                 ctx,
                 session,
-                login=admin_login,
-                display_name=admin_name,
+                login=login,
+                display_name=display_name,
                 role=AccountRole.SITE_ADMIN,
-                password=admin_password,
+                password=password,
                 by="system",
             )
     finally:
         engine.dispose()
     request = make_enrollment_request(
-        keys.signing, subject=node_id, role=Role.NODE, name=name, at=now(), age=keys.age.recipient
+        keys.signing,
+        subject=node_id,
+        role=Role.NODE,
+        name=config.name,
+        at=now(),
+        age=keys.age.recipient,
     )
-    request_path = data_dir / REQUEST_FILE
-    write_atomic(request_path, request.to_bytes(), mode=0o644)
+    write_atomic(data_dir / REQUEST_FILE, request.to_bytes(), mode=0o644)
     write_atomic(data_dir / CONFIG_FILE, config.to_toml().encode("utf-8"), mode=0o644)
-    return request_path
 
 
 def enroll(ctx: NodeContext, data: bytes, *, actor: str) -> EnrollmentState:

@@ -47,3 +47,21 @@ def test_simulate_with_a_link_that_cannot_be_made(work: Path, link: str) -> None
     assert_one_line_error(done, 2, f"--link {link}: expected a new file name")
     assert list((work / "adir").iterdir()) == []
     assert not (work / "adir.new").exists()
+
+
+@pytest.mark.parametrize(
+    ("admin", "password_file", "message"),
+    [
+        ("admin", "short", "password: expected at least 8 characters"),
+        ("Admin", "good", "login: expected 2 to 32 lowercase letters"),
+    ],
+)
+def test_node_init_into_an_empty_directory_that_is_refused_leaves_it_empty(
+    here: Path, admin: str, password_file: str, message: str
+) -> None:
+    (here / "node").mkdir()
+    args = _node_init("node", password_file)
+    args[args.index("--admin") + 1] = admin
+    done = muster(*args, cwd=here)
+    assert_one_line_error(done, 1, message)
+    assert list((here / "node").iterdir()) == []
