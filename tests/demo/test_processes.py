@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -46,14 +47,18 @@ def layout(tmp_path: Path) -> DemoLayout:
     return made
 
 
+async def _members(pgid: int, count: int) -> list[int]:
+    """The group's live processes once it has ``count`` (a slow machine forks slowly)."""
+    deadline = time.monotonic() + 60
+    while len(members := _group(pgid)) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return members
+
+
 async def test_stopping_a_process_stops_its_whole_group(layout: DemoLayout) -> None:
     supervisor = Supervisor(layout)
     info = await supervisor.start("shell", ["sh", "-c", "sleep 300 & sleep 300 & wait"])
-    for _ in range(100):
-        if len(_group(info.pid)) == 3:
-            break
-        await asyncio.sleep(0.05)
-    members = _group(info.pid)
+    members = await _members(info.pid, 3)
     assert len(members) == 3
     assert layout.recorded_pids() == [info.pid]
     await supervisor.stop("shell")
@@ -65,8 +70,11 @@ async def test_stopping_a_process_stops_its_whole_group(layout: DemoLayout) -> N
 async def test_a_process_that_ignores_sigterm_is_killed_after_the_grace(layout: DemoLayout) -> None:
     supervisor = Supervisor(layout)
     info = await supervisor.start("stubborn", ["sh", "-c", "trap '' TERM; sleep 300 & wait"])
-    await asyncio.sleep(0.2)
-    members = _group(info.pid)
+    # The shell ignores SIGTERM only once it has run the trap; the sleep it starts next
+    # shows that it has. (A fixed pause was too short on a loaded machine: SIGTERM came
+    # first, the shell died of it and stop() returned -SIGTERM.)
+    members = await _members(info.pid, 2)
+    assert len(members) == 2
     code = await supervisor.stop("stubborn", grace=0.5)
     assert code == -signal.SIGKILL
     assert all_dead(members)
