@@ -22,13 +22,16 @@ def serve(app: web.Application) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (a free port) until the block ends; yield its base URL."""
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # The site listens on the very socket the kernel gave a free port to. (Closing it
+    # and binding the port again left a gap in which an outgoing connection, which
+    # takes its port from the same ephemeral range, could take it.)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
 
     async def start() -> None:
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.SockSite(runner, listener).start()
 
     thread = threading.Thread(target=loop.run_forever, name="live-hub", daemon=True)
     thread.start()
@@ -40,3 +43,4 @@ def serve(app: web.Application) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(_START_TIMEOUT)
         loop.close()
+        listener.close()
