@@ -22,6 +22,8 @@ from node.keyfiles import KeyDir
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSPHRASE = b"process tree passphrase"
+#: How long a hub may take to answer after `muster hub run` starts.
+_START_SECONDS = 180.0
 
 
 def free_port() -> int:
@@ -76,18 +78,26 @@ class Procs:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
+        self.running[name] = (process, url)  # stop() ends it whatever happens next
+        # Until it answers, not a fixed number of tries: 300 refused connections took
+        # some 30 s, less than a hub's start (imports, unlocking its keys, migrations)
+        # can take on a loaded machine, and the loop then went on as if it had started.
+        deadline = time.monotonic() + _START_SECONDS
+        while True:
             if process.poll() is not None:
                 raise AssertionError(
                     f"hub {name} stopped: {(self.base / f'{name}.log').read_text()}"
                 )
             try:
-                with urllib.request.urlopen(url + "/api/v1/status", timeout=1):
-                    break
+                with urllib.request.urlopen(url + "/api/v1/status", timeout=5):
+                    return url
             except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"hub {name} did not answer within {_START_SECONDS:.0f} s: "
+                        f"{(self.base / f'{name}.log').read_text()}"
+                    ) from None
                 time.sleep(0.1)
-        self.running[name] = (process, url)
-        return url
 
     def context(self, name: str) -> HubContext:
         """The test's own view of a hub's store, with its keys (to approve enrollments)."""
