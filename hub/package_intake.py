@@ -24,7 +24,8 @@ bundle (its sender gets a ``decisions`` bundle saying why):
    merged as a delta's would be (hub/stage.py);
 5. ``blob`` entries;
 6. ``answer`` entries: collectors' answers to cross-check problems, passed up from
-   below; they go to the cross-check (hub/crosscheck/answers.py) with the merge.
+   below, exactly the ones the package's authorisation covers; they go to the
+   cross-check (hub/crosscheck/answers.py) with the merge.
 
 A package is *clean* when merging it found no conflict, duplicate or validation
 warning: identity edits, deletes and merges in it were reviewed by the hubs below. The
@@ -68,6 +69,7 @@ from protocol.entries import (
     Manifest,
     ProblemAnswer,
     decode_entry,
+    entry_bytes,
 )
 from protocol.errors import (
     AuthorisationError,
@@ -86,6 +88,7 @@ from protocol.trust import (
     Role,
     TrustStore,
     site_of,
+    verify_answers,
 )
 
 __all__ = ["PackageSummary", "resolutions_down", "run_package_pass"]
@@ -402,6 +405,8 @@ def run_package_pass(
         finally:
             getattr(entries, "close", lambda: None)()
             package.close()
+    # The administrator who authorised the package vouches for the answers it passes up.
+    verify_answers(auth, [entry_bytes(answer) for answer in package.answers])
     # In the merging transaction, as a delta's answers (hub/stage.py).
     receive_answers(ctx, session, package.answers, sender=row.sender, bundle=row.id)
     package.summary.answers = len(package.answers)

@@ -12,6 +12,8 @@ for review). Checks on the way, each a typed error that fails the bundle:
 - entry 0 is the batch manifest, and it matches the header's authorisation
   (batch, origin, count and manifest hash: :func:`verify_authorisation`);
 - the ops follow in manifest order, every manifest op present and no other;
+- the answers to cross-check problems are the ones the authorisation covers
+  (:func:`verify_answers`);
 - every op was made at the sender; other entries are blobs.
 
 Findings other than new records go to a spool file (msgpack), never a list, and
@@ -41,11 +43,16 @@ from hub.store.models import BundleRow, StageItem
 from hub.upward.provenance import keep_manifest
 from node.fsutil import write_atomic
 from protocol.bundle import open_bundle
-from protocol.entries import Blob, Manifest, ProblemAnswer, decode_entry
+from protocol.entries import Blob, Manifest, ProblemAnswer, decode_entry, entry_bytes
 from protocol.errors import AuthorisationError, EntryError
 from protocol.merge import FieldPolicy, Outcome, OutcomeKind
 from protocol.ops import Op, OpKind
-from protocol.trust import Authorisation, CertificateTrust, verify_authorisation
+from protocol.trust import (
+    Authorisation,
+    CertificateTrust,
+    verify_answers,
+    verify_authorisation,
+)
 from protocol.validation import Problem, validate_record, validate_value
 
 __all__ = ["ItemSpool", "StagePass", "Summary", "run_pass"]
@@ -355,15 +362,16 @@ def run_pass(
         finally:
             getattr(entries, "close", lambda: None)()
     work.flush()
-    # In this transaction: an answer counts when its bundle merges, never if it is refused.
-    receive_answers(ctx, session, answers, sender=row.sender, bundle=row.id)
-    work.summary.answers = len(answers)
     expected = len(manifest.op_ids) if manifest is not None else 0
     if manifest is None or position != expected:
         raise AuthorisationError(
             f"bundle {row.bundle_id}: the manifest lists {expected} ops, the bundle carries "
             f"{position}"
         )
+    verify_answers(auth, [entry_bytes(answer) for answer in answers])
+    # In this transaction: an answer counts when its bundle merges, never if it is refused.
+    receive_answers(ctx, session, answers, sender=row.sender, bundle=row.id)
+    work.summary.answers = len(answers)
     return work.summary
 
 

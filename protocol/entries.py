@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+import msgpack
+
 from protocol.errors import EntryError, OpError, TrustError
 from protocol.ops import Op
 from protocol.trust.authorisation import Authorisation
@@ -63,6 +65,7 @@ __all__ = [
     "blob_id_of",
     "decode_entry",
     "encode_entry",
+    "entry_bytes",
 ]
 
 #: A photo, a drawn signature or a scanned confirmation sheet.
@@ -263,6 +266,20 @@ class ProblemClosure:
             raise EntryError(f"closure {self.finding_id}: record must be a record id")
         if not isinstance(self.at, datetime) or self.at.tzinfo is None:
             raise EntryError(f"closure {self.finding_id}: time must be timezone-aware")
+
+
+def entry_bytes(value: object) -> bytes:
+    """The msgpack encoding of :func:`encode_entry`'s form, as a payload carries it.
+
+    An approver's authorisation signs a batch's answers through these bytes
+    (:func:`protocol.trust.answers_hash`); a reader re-encodes the answers it decoded,
+    so what is signed is what the answer says, not how it was spelled on the wire.
+
+    Raises:
+        EntryError: the value is not one of the entry types.
+    """
+    packed: bytes = msgpack.packb(encode_entry(value), use_bin_type=True)
+    return packed
 
 
 def encode_entry(value: object) -> list[Any]:

@@ -56,7 +56,7 @@ from hub.upward.provenance import (
 from node.fsutil import atomic_writer
 from node.web.recordform import sniff_media_type
 from protocol.bundle import BundleKind, seal_bundle
-from protocol.entries import Blob, EntryTag, Manifest, encode_entry
+from protocol.entries import Blob, EntryTag, Manifest, encode_entry, entry_bytes
 from protocol.trust import Role, authorise, verify_authorisation
 
 __all__ = ["PackageInfo", "authorise_drafts", "build_packages", "seal_entries", "seal_package"]
@@ -211,9 +211,11 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
         resolution_manifest(session, site=ctx.site, bundle=bundle, signer=signer, at=now)
     carried = carried_manifests(session, ops)
     op_ids = [op.op_id for op in ops]
+    answers = answers_for_parent(session, limit=_MAX_ANSWERS)
     auth = authorise(
         key=signer.key, by=signer.subject, batch_id=row.batch_id or secrets.token_hex(16),
         origin=ctx.site, op_ids=op_ids, signed_at=now,
+        answers=[entry_bytes(answer) for _row, answer in answers],
     )  # fmt: skip
     own = Manifest(batch_id=auth.batch_id, origin=ctx.site, op_ids=tuple(op_ids), auth=auth)
     store = ctx.trust(session)
@@ -223,7 +225,6 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     crls = crls_below(session, ctx.site)
     mark_crls_sent(session, crls)
     blob_ids = list(dict.fromkeys(ref for op in ops for ref in op.blobs))
-    answers = answers_for_parent(session, limit=_MAX_ANSWERS)
     mark_forwarded(session, [answer_row for answer_row, _entry in answers], at=now)
 
     def entries() -> Iterator[Any]:

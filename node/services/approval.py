@@ -49,7 +49,7 @@ from node.services.values import (
 )
 from node.store.models import BatchRow, BlobRow, BundleState, OpRow, OpState, OutboxRow, RecordRow
 from protocol.bundle import BundleKind, BundleLimits
-from protocol.entries import Blob, Manifest, encode_entry
+from protocol.entries import Blob, Manifest, encode_entry, entry_bytes
 from protocol.ops import STATUS_FIELD, Op
 from protocol.stream import StreamPosition
 from protocol.trust import Role, TrustStore, authorise
@@ -266,6 +266,8 @@ def authorise_batches(
             origin=ctx.node_id,
             op_ids=op_ids,
             signed_at=now,
+            # The approver signs the answers too: nothing they did not see goes up.
+            answers=[entry_bytes(answer) for _problem, answer in answers],
         )
         blobs = [session.get(BlobRow, ref) for ref in group.blobs]
         entries = [

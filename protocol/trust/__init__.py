@@ -3,8 +3,10 @@ store that checks them. Time is always passed in."""
 
 from protocol.trust.authorisation import (
     Authorisation,
+    answers_hash,
     authorise,
     manifest_hash,
+    verify_answers,
     verify_authorisation,
 )
 from protocol.trust.certificate import Certificate, Role, issue_certificate, site_of
@@ -30,11 +32,13 @@ __all__ = [
     "Role",
     "TrustAnchor",
     "TrustStore",
+    "answers_hash",
     "authorise",
     "issue_certificate",
     "issue_receipt",
     "issue_revocation_list",
     "manifest_hash",
     "site_of",
+    "verify_answers",
     "verify_authorisation",
 ]

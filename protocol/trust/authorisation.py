@@ -4,6 +4,11 @@ A *manifest* is the ordered list of the op ids in a batch. Its hash is signed in
 *authorisation* statement by a person holding an ``approver`` certificate (for a
 node's delta batch) or an ``admin`` certificate (for a hub's package). The hash,
 not the ops, is signed: one signature per batch, not per op (ARCHITECTURE §11).
+
+A batch that also carries answers to cross-check problems has their hash signed in
+the same statement (``answers``, :func:`answers_hash`); a statement without it
+authorises no answer. It is left out of the body when there are none, so statements
+made before it existed verify unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from crypto.hashing import TAG_AUTHORISATION, TAG_MANIFEST, tagged_hash
+from crypto.hashing import TAG_ANSWERS, TAG_AUTHORISATION, TAG_MANIFEST, tagged_hash
 from crypto.sign import SigningKey
 from protocol.divisions import contains
 from protocol.errors import AuthorisationError, TrustError
@@ -37,8 +42,10 @@ from protocol.trust.store import TrustStore
 __all__ = [
     "AUTHORISATION_TYPE",
     "Authorisation",
+    "answers_hash",
     "authorise",
     "manifest_hash",
+    "verify_answers",
     "verify_authorisation",
 ]
 
@@ -62,6 +69,12 @@ def manifest_hash(op_ids: Sequence[str]) -> str:
     return tagged_hash(TAG_MANIFEST, *parts).hex()
 
 
+def answers_hash(encoded: Sequence[bytes]) -> str:
+    """The hash an approver signs over a batch's answers: BLAKE2b-256 of each answer
+    entry's encoding (``protocol.entries.entry_bytes``), in batch order."""
+    return tagged_hash(TAG_ANSWERS, *encoded).hex()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Authorisation:
     """Attributes:
@@ -72,6 +85,7 @@ class Authorisation:
     by: the person's subject id (``370102001/li.na``).
     key_id: their signing key's id.
     signed_at: when they authorised it.
+    answers: :func:`answers_hash` of the answers the batch carries, or None (none).
     """
 
     batch_id: str
@@ -82,6 +96,7 @@ class Authorisation:
     key_id: bytes
     signed_at: datetime
     signature: bytes = b""
+    answers: str | None = None
 
     def __post_init__(self) -> None:
         what = "authorisation"
@@ -89,9 +104,11 @@ class Authorisation:
             raise AuthorisationError(f"{what}: batch id or manifest hash malformed")
         if not SUBJECT_PATTERN.fullmatch(self.origin) or not SUBJECT_PATTERN.fullmatch(self.by):
             raise AuthorisationError(f"{what}: origin or signer id malformed")
+        if self.answers is not None and not _HEX64.fullmatch(self.answers):
+            raise AuthorisationError(f"{what}: answers hash malformed")
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "batch": self.batch_id,
             "origin": self.origin,
             "manifest": self.manifest,
@@ -100,6 +117,9 @@ class Authorisation:
             "key": self.key_id[::-1].hex().upper(),
             "at": format_instant(self.signed_at),
         }
+        if self.answers is not None:
+            body["answers"] = self.answers
+        return body
 
     def to_dict(self) -> dict[str, Any]:
         """The statement as a JSON object (for bundle headers and payload entries)."""
@@ -127,6 +147,7 @@ class Authorisation:
                 key_id=bytes.fromhex(text_field(body, "key", what, _KEY_ID))[::-1],
                 signed_at=parse_instant(body.get("at"), f"{what}.at"),
                 signature=signature,
+                answers=text_field(body, "answers", what, _HEX64) if "answers" in body else None,
             )
         except AuthorisationError:
             raise
@@ -142,8 +163,10 @@ def authorise(
     origin: str,
     op_ids: Sequence[str],
     signed_at: datetime,
+    answers: Sequence[bytes] = (),
 ) -> Authorisation:
-    """Sign a batch's manifest as person ``by``."""
+    """Sign a batch's manifest, and the answers it carries (their ``entry_bytes``), as
+    person ``by``."""
     unsigned = Authorisation(
         batch_id=batch_id,
         origin=origin,
@@ -152,6 +175,7 @@ def authorise(
         by=by,
         key_id=key.public_key.key_id,
         signed_at=signed_at,
+        answers=answers_hash(answers) if answers else None,
     )
     return dataclasses.replace(
         unsigned, signature=sign_body(TAG_AUTHORISATION, unsigned.body(), key)
@@ -213,3 +237,31 @@ def verify_authorisation(
         return
     assert failure is not None
     raise failure
+
+
+def verify_answers(auth: Authorisation, encoded: Sequence[bytes]) -> None:
+    """Check that ``auth`` covers exactly the answers a batch carries.
+
+    ``encoded`` holds each answer entry's ``entry_bytes``, in batch order. The
+    statement itself is checked by :func:`verify_authorisation`.
+
+    Raises:
+        AuthorisationError: the batch carries answers the signer did not authorise, or
+            other answers than the ones they did.
+    """
+    if not encoded:
+        if auth.answers is not None:
+            raise AuthorisationError(
+                f"batch {auth.batch_id}: the authorisation covers answers the batch does not carry"
+            )
+        return
+    if auth.answers is None:
+        carried = "an answer" if len(encoded) == 1 else f"{len(encoded)} answers"
+        raise AuthorisationError(
+            f"batch {auth.batch_id}: carries {carried} to cross-check problems that "
+            f"{auth.by} did not authorise"
+        )
+    if answers_hash(encoded) != auth.answers:
+        raise AuthorisationError(
+            f"batch {auth.batch_id}: its answers differ from the ones {auth.by} authorised"
+        )

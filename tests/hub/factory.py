@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from protocol.bundle import BundleKind
-from protocol.entries import Manifest, encode_entry
+from protocol.entries import Manifest, ProblemAnswer, encode_entry, entry_bytes
 from protocol.hlc import Timestamp
 from protocol.ops import Op, OpKind
 from protocol.sample import realistic_record
@@ -82,6 +82,8 @@ class DeltaFactory:
         ops: Sequence[Op],
         *,
         extra: Iterable[Any] = (),
+        answers: Sequence[ProblemAnswer] = (),
+        signed_answers: Sequence[ProblemAnswer] | None = None,
         seq: int | None = None,
         prev: str | bool | None = True,
         advance: bool = True,
@@ -92,7 +94,12 @@ class DeltaFactory:
         sender: Party | None = None,
         bundle_id: str | None = None,
     ) -> tuple[bytes, str]:
-        """Seal ``ops`` as the next bundle of the node's stream; return (bytes, hash)."""
+        """Seal ``ops`` as the next bundle of the node's stream; return (bytes, hash).
+
+        ``answers`` go last and the approver's authorisation covers them, as a node
+        sends them (``signed_answers``, when given, is what the approver signed instead);
+        entries in ``extra`` are carried without being authorised.
+        """
         sender = sender or self.node
         op_ids = [op.op_id for op in ops]
         batch = batch or hashlib.blake2b(repr(op_ids).encode(), digest_size=16).hexdigest()
@@ -103,13 +110,22 @@ class DeltaFactory:
             origin=sender.subject,
             op_ids=list(manifest_ops) if manifest_ops is not None else op_ids,
             signed_at=NOW,
+            answers=[
+                entry_bytes(answer)
+                for answer in (answers if signed_answers is None else signed_answers)
+            ],
         )
         manifest = Manifest(
             batch_id=batch,
             origin=sender.subject,
             op_ids=tuple(manifest_ops) if manifest_ops is not None else tuple(op_ids),
         )
-        entries = [encode_entry(manifest), *(encode_entry(op) for op in ops), *extra]
+        entries = [
+            encode_entry(manifest),
+            *(encode_entry(op) for op in ops),
+            *extra,
+            *(encode_entry(answer) for answer in answers),
+        ]
         number = seq if seq is not None else self.seq + 1
         previous = self.prev if prev is True else (prev or None)
         header_auth = signed.to_dict() if auth is True else (auth or None)

@@ -24,10 +24,12 @@ from protocol.trust import (
     RevocationReason,
     Revoked,
     Role,
+    answers_hash,
     authorise,
     issue_receipt,
     issue_revocation_list,
     manifest_hash,
+    verify_answers,
     verify_authorisation,
 )
 from tests.pki import NOW, YEAR, Pki
@@ -150,12 +152,60 @@ def test_a_receipt_with_an_altered_status_fails() -> None:
         Receipt.from_bytes(json.dumps(body)).verify_signature(key.public_key)
 
 
-def _authorise(by: str = "approver", ops: list[str] = OPS, origin: str = "370102001-01"):
+def _authorise(
+    by: str = "approver",
+    ops: list[str] = OPS,
+    origin: str = "370102001-01",
+    answers: list[bytes] | None = None,
+):
     party = PKI[by]
     return authorise(
         key=party.keys.signing, by=party.subject, batch_id="c" * 32, origin=origin,
-        op_ids=ops, signed_at=NOW,
+        op_ids=ops, signed_at=NOW, answers=answers or (),
     )  # fmt: skip
+
+
+ANSWERS = [b"answer one", b"answer two"]
+
+
+def test_an_authorisation_covers_exactly_the_answers_it_was_given() -> None:
+    auth = Authorisation.from_dict(_authorise(answers=ANSWERS).to_dict())
+    assert auth.answers == answers_hash(ANSWERS)
+    verify_authorisation(auth, op_ids=OPS, store=PKI.store(), origin="370102001-01")
+    verify_answers(auth, ANSWERS)
+    with pytest.raises(AuthorisationError, match="its answers differ from the ones"):
+        verify_answers(auth, list(reversed(ANSWERS)))
+    with pytest.raises(AuthorisationError, match="its answers differ from the ones"):
+        verify_answers(auth, ANSWERS[:1])
+    with pytest.raises(AuthorisationError, match="covers answers the batch does not carry"):
+        verify_answers(auth, [])
+
+
+def test_an_authorisation_without_answers_authorises_none() -> None:
+    auth = Authorisation.from_dict(_authorise().to_dict())
+    assert auth.answers is None
+    assert "answers" not in auth.to_dict()["body"]  # statements made before answers existed
+    verify_answers(auth, [])
+    with pytest.raises(AuthorisationError, match="carries an answer to cross-check problems"):
+        verify_answers(auth, ANSWERS[:1])
+    with pytest.raises(AuthorisationError, match="carries 2 answers to cross-check problems"):
+        verify_answers(auth, ANSWERS)
+
+
+def test_the_answers_hash_is_signed() -> None:
+    document = _authorise(answers=ANSWERS).to_dict()
+    document["body"]["answers"] = answers_hash([b"something else"])
+    with pytest.raises(TrustError, match="signature does not verify"):
+        verify_authorisation(
+            Authorisation.from_dict(document), op_ids=OPS, store=PKI.store(),
+            origin="370102001-01",
+        )  # fmt: skip
+    document["body"].pop("answers")  # dropping it does not make the statement valid either
+    with pytest.raises(TrustError, match="signature does not verify"):
+        verify_authorisation(
+            Authorisation.from_dict(document), op_ids=OPS, store=PKI.store(),
+            origin="370102001-01",
+        )  # fmt: skip
 
 
 def test_an_approvers_authorisation_covers_exactly_its_ops() -> None:
@@ -204,6 +254,7 @@ def test_an_administrator_authorises_a_hub_package() -> None:
         (lambda d: d.update(sig="!!"), "sig is not base64"),
         (lambda d: d["body"].update(batch="zz"), "field 'batch' missing or malformed"),
         (lambda d: d["body"].pop("at"), "expected YYYY-MM-DDTHH:MM:SSZ"),
+        (lambda d: d["body"].update(answers="AB" * 32), "field 'answers' missing or malformed"),
     ],
 )
 def test_malformed_authorisations_are_refused(mutate, message: str) -> None:

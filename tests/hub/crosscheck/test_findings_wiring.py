@@ -5,7 +5,9 @@ their closures sent down after them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -295,7 +297,7 @@ def test_answers_in_a_town_delta_count_once_the_bundle_merges(
     target = by_subject(hub)[(rid, field, "value_mismatch")].finding_id
     # A rename is an identity edit: its bundle waits for review, answer and all.
     rename = deltas.set(rid, "name", "王小明", heads(hub, rid, "name"))
-    held = submit(hub, deltas.bundle([rename], extra=[encode_entry(_answer(target))])[0])
+    held = submit(hub, deltas.bundle([rename], answers=[_answer(target)])[0])
     drain(hub)
     assert findings(hub)[target].state == "open"
     approve(hub, held.row_id, by=ADMIN)
@@ -316,24 +318,53 @@ def test_a_bundle_of_answers_alone_merges_at_once(
     hub, _register = checked
     send_problems(hub)
     target = next(iter(findings(hub)))
-    submit(hub, deltas.bundle([], extra=[encode_entry(_answer(target))])[0])
+    submit(hub, deltas.bundle([], answers=[_answer(target)])[0])
     drain(hub)
     assert findings(hub)[target].state == "answered"
 
 
-def test_a_malformed_answer_fails_its_bundle_and_changes_nothing(
-    checked: tuple[HubContext, object], deltas: DeltaFactory
+def _malformed(deltas: DeltaFactory, target: str) -> bytes:
+    bad = ["answer", {"finding": target, "reason": "lazy", "note": "", "by": "x", "at": "y"}]
+    return deltas.bundle([], extra=[bad])[0]
+
+
+def _unauthorised(deltas: DeltaFactory, target: str) -> bytes:
+    # Carried in the node's signed bundle but outside the approver's authorisation: what a
+    # stolen node key could add.
+    return deltas.bundle([], extra=[encode_entry(_answer(target))])[0]
+
+
+def _changed_after_signing(deltas: DeltaFactory, target: str) -> bytes:
+    signed = _answer(target, AnswerReason.PERSON_MOVED)
+    changed = dataclasses.replace(signed, note="迁往外省")
+    return deltas.bundle([], answers=[changed], signed_answers=[signed])[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "reason"),
+    [
+        (_malformed, "bad_entry_content", "answer reason must be one of"),
+        (_unauthorised, "not_authorised", "carries an answer to cross-check problems that"),
+        (_changed_after_signing, "not_authorised", "answers differ from the ones"),
+    ],
+    ids=["malformed", "not-authorised", "changed-after-signing"],
+)
+def test_a_bad_answer_fails_its_bundle_and_changes_nothing(
+    checked: tuple[HubContext, object],
+    deltas: DeltaFactory,
+    make: Callable[[DeltaFactory, str], bytes],
+    code: str,
+    reason: str,
 ) -> None:
     hub, _register = checked
     send_problems(hub)
     target = next(iter(findings(hub)))
-    bad = ["answer", {"finding": target, "reason": "lazy", "note": "", "by": "x", "at": "y"}]
-    refused = submit(hub, deltas.bundle([], extra=[bad])[0])
+    refused = submit(hub, make(deltas, target))
     drain(hub)
     with hub.store.read() as session:
         row = session.get(BundleRow, refused.row_id)
         assert row is not None
-        assert (row.state, row.reason_code) == ("rejected", "bad_entry_content")
-        assert "answer reason must be one of" in (row.reason or "")
+        assert (row.state, row.reason_code) == ("rejected", code)
+        assert reason in (row.reason or "")
         assert session.scalar(sa.select(sa.func.count()).select_from(AnswerRow)) == 0
     assert findings(hub)[target].state == "open"

@@ -25,8 +25,10 @@ from protocol.entries import (
     Problem,
     ProblemAnswer,
     ProblemClosure,
+    entry_bytes,
 )
 from protocol.ops import Op
+from protocol.trust import Authorisation, answers_hash, verify_answers
 from tests.node.core.helpers import (
     APPROVER,
     COLLECTOR,
@@ -159,6 +161,22 @@ def test_answers_ride_with_the_ops_of_the_next_batch(node: NodeUnderTest) -> Non
     answers = [e for e in entries if isinstance(e, ProblemAnswer)]
     assert len(ops) == len(entries[0].op_ids) > 0
     assert [a.finding_id for a in answers] == [FINDING]
+
+
+def test_the_approver_signs_the_answers_with_the_batch(node: NodeUnderTest) -> None:
+    _deliver(node, _finding(None))
+    node.services.answer_problem(FINDING, "", author=COLLECTOR[0], reason="register_wrong")
+    node.services.authorise(APPROVER[0], APPROVER[2])
+    with transaction(node.services.context.engine) as session:
+        newest = session.execute(select(OutboxRow).order_by(OutboxRow.seq.desc())).scalar()
+        assert newest is not None
+        raw = newest.data
+    header, entries = hub_opens(node, raw)
+    assert header.auth is not None
+    auth = Authorisation.from_dict(header.auth)
+    answers = [entry_bytes(e) for e in entries if isinstance(e, ProblemAnswer)]
+    assert auth.answers == answers_hash(answers)
+    verify_answers(auth, answers)  # what a hub checks before it takes them
 
 
 def test_the_proposed_value_goes_into_the_record_as_an_ordinary_edit(node: NodeUnderTest) -> None:
