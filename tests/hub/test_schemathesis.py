@@ -27,12 +27,6 @@ SCHEMA = schemathesis.openapi.from_path(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
     """A hub on a free port in a thread of its own; yields (url, cookies, csrf token)."""
@@ -46,7 +40,11 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
         password="correct horse battery",
         by="test",
     )
-    port = _free_port()
+    # Served on the socket that holds the free port (closing it first and binding the
+    # port again would let an outgoing connection take it meanwhile).
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(create_app(hub.config, context=hub))
     started = threading.Event()
@@ -54,7 +52,7 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
     def serve() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        loop.run_until_complete(web.SockSite(runner, listener).start())
         started.set()
         loop.run_forever()
 
@@ -72,6 +70,7 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
+    listener.close()
     hub.store.dispose()
 
 
