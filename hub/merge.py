@@ -36,7 +36,7 @@ def _numbers(ops: Sequence[Op]) -> set[str]:
     for op in ops:
         value: object
         if op.kind is OpKind.CREATE:
-            value = dict(op.create_values()).get(ID_NUMBER_FIELD)
+            value = op.create_map().get(ID_NUMBER_FIELD)
         elif op.field == ID_NUMBER_FIELD:
             value = op.value
         else:

@@ -204,7 +204,7 @@ class Reissue:
         for op in ops:
             if op.kind is not OpKind.CREATE or sites.get(op.record_id) != _site_of(op):
                 continue
-            home = home_site(dict(op.create_values()).get(HOUSEHOLD_FIELD))
+            home = home_site(op.create_map().get(HOUSEHOLD_FIELD))
             if home is not None and home != sites[op.record_id]:
                 moves.append({"rid": op.record_id, "home": home})
                 sites[op.record_id] = home

@@ -184,9 +184,7 @@ class StagePass:
     def warn(self, op: Op, today: Any) -> None:
         schema, divisions = self.ctx.schema, self.ctx.divisions
         if op.kind is OpKind.CREATE:
-            problems = validate_record(
-                dict(op.create_values()), schema, today=today, divisions=divisions
-            )
+            problems = validate_record(op.create_map(), schema, today=today, divisions=divisions)
         elif op.kind is OpKind.SET and op.field is not None:
             problem = validate_value(op.field, op.value, schema, today=today, divisions=divisions)
             problems = (problem,) if problem is not None else ()

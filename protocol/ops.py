@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgpack
@@ -125,6 +127,7 @@ class Op:
     _bytes: bytes | None = dataclasses.field(default=None, init=False, repr=False)
     _id: str | None = dataclasses.field(default=None, init=False, repr=False)
     _key: tuple[str, str] | None = dataclasses.field(default=None, init=False, repr=False)
+    _map: Mapping[str, Value] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         kind = self.kind
@@ -204,6 +207,18 @@ class Op:
         if self.kind is OpKind.CREATE:
             return self.value  # type: ignore[return-value]  # normalised in __post_init__
         return ()
+
+    def create_map(self) -> Mapping[str, Value]:
+        """The values of a create as a read-only mapping, built once; empty otherwise.
+
+        Staging looks a create's values up several times (the ID number, validation);
+        one mapping per op saves building a dict of sixty-odd fields for each.
+        """
+        values = self._map
+        if values is None:
+            values = MappingProxyType(dict(self.create_values()))
+            object.__setattr__(self, "_map", values)
+        return values
 
     def writes(self) -> tuple[tuple[str, Value], ...]:
         """Every ``(field, value)`` the op writes, ``_status`` included.
@@ -306,6 +321,7 @@ class Op:
             setter(op, item)
         _SET_ID(op, None)
         _SET_KEY(op, None)
+        _SET_MAP(op, None)
         return op
 
 
@@ -329,6 +345,7 @@ _SETTERS: Final = tuple(
 )
 _SET_ID: Final = Op.__dict__["_id"].__set__
 _SET_KEY: Final = Op.__dict__["_key"].__set__
+_SET_MAP: Final = Op.__dict__["_map"].__set__
 
 
 def _kind_value(

@@ -215,6 +215,18 @@ def test_entry_round_trip(op: Op) -> None:
 
 
 @given(ops())
+def test_the_create_map_holds_exactly_the_create_values_and_cannot_be_changed(op: Op) -> None:
+    decoded = Op.from_entry(msgpack.unpackb(msgpack.packb(op.to_entry())))
+    for each in (op, decoded):
+        assert dict(each.create_map()) == dict(each.create_values())
+        assert each.create_map() is each.create_map()  # built once
+        with pytest.raises(TypeError):
+            each.create_map()["name"] = "changed"  # type: ignore[index]
+    if op.kind is not OpKind.CREATE:
+        assert op.create_map() == {}
+
+
+@given(ops())
 def test_canonical_bytes_are_the_packed_entry(op: Op) -> None:
     assert op.canonical_bytes == msgpack.packb(op.to_entry())
 
