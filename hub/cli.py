@@ -4,7 +4,7 @@
   store, and ``DIR/enrollment-request.json`` for the parent (or the root ceremony);
 - ``hub enroll FILE --data DIR``: install the answer (the hub's certificate chain);
 - ``hub account add --data DIR --login … --name … --role admin``: a console account;
-- ``hub run --config FILE``: the API, the console's services and the pipeline;
+- ``hub run --config FILE`` (or ``--data DIR``): the API, the console's services and the pipeline;
 - ``hub import FILE… --data DIR [--process]``: bundles from a USB stick;
 - ``hub process --data DIR``: run the pipeline until no bundle waits;
 - ``hub package``, ``hub status``, ``hub export``, ``hub enroll-parent``: the federation
@@ -91,7 +91,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.set_defaults(func=_account_add)
 
     run = cmds.add_parser("run", help="serve the API and run the pipeline")
-    run.add_argument("--config", required=True, type=Path, help="hub.toml (or its directory)")
+    where = run.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", type=Path, help="hub.toml (or its directory)")
+    where.add_argument("--data", type=Path, help="the hub's data directory (instead of --config)")
     run.add_argument("--passphrase-file")
     run.set_defaults(func=_run)
 
@@ -218,7 +220,7 @@ def _account_add(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = HubConfig.load(args.config)
+    config = _config(args)
     passphrase = read_passphrase(args.passphrase_file)
     app = create_app(config, passphrase=passphrase)
     web.run_app(app, host=config.listen_host, port=config.listen_port, print=_quiet)

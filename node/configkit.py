@@ -53,17 +53,21 @@ class ConfigSource:
         """Read the file (``path``, or ``file_name`` in the directory ``path``): the tables
         it holds, by name (the main table always, maybe empty).
 
+        A ``path`` that does not exist is taken for a data directory unless its name
+        ends in ``.toml``.
+
         Raises:
-            MusterError: (``error``) the file is missing, unreadable, not TOML, or
-                holds an unknown table.
+            MusterError: (``error``) the file is missing (the message says whether the
+                data directory does not exist or holds no such file), unreadable, not
+                TOML, or holds an unknown table.
         """
         path = Path(path)
-        if path.is_dir():
+        if path.is_dir() or (path.suffix != ".toml" and not path.exists()):
             path = path / self.file_name
         try:
             document = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError as exc:
-            raise self.error(f"no {path.name} at {path.parent}: run `{self.init_command}`") from exc
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise self._missing(path) from exc
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise self.error(f"{path}: not readable TOML ({exc})") from exc
         tables = (self.table, *self.other_tables)
@@ -77,6 +81,22 @@ class ConfigSource:
                 raise self.error(f"{path}: {name} must be a table")
             found[name] = dict(table)
         return found
+
+    def _missing(self, path: Path) -> MusterError:
+        """The error for a settings file ``path`` that is not there: it names the data
+        directory that does not exist, or that holds no such file, and the command that
+        makes one."""
+        directory, what = path.parent, f"a {self.table}'s data directory"
+        make = f"run `{self.init_command}` to make one"
+        if path.name != self.file_name:
+            return self.error(
+                f"no config file {path}: expected {what} or its {self.file_name}; {make}"
+            )
+        if not directory.exists():
+            return self.error(f"data directory {directory} does not exist: {make}")
+        if not directory.is_dir():
+            return self.error(f"{directory} is a file, not {what}: {make}")
+        return self.error(f"{directory} holds no {self.file_name}, so it is not {what}: {make}")
 
     def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The overrides in ``environ``: field name (lowercase) → text."""

@@ -102,3 +102,30 @@ def test_root_certify_to_an_output_that_cannot_be_written(
     assert not (here / "missing").exists()
     assert list((here / "adir").iterdir()) == []
     assert not [p for p in here.iterdir() if p.name.endswith(".tmp")]
+
+
+_HUB_COMMANDS = [
+    ["hub", "status", "--data"],
+    ["hub", "status", "--config"],
+    ["hub", "run", "--passphrase-file", "pass", "--config"],
+    ["hub", "run", "--passphrase-file", "pass", "--data"],
+]
+
+
+@pytest.mark.parametrize("command", _HUB_COMMANDS)
+def test_hub_commands_on_a_missing_data_directory_say_which(here: Path, command: list[str]) -> None:
+    done = muster(*command, "missing", cwd=here)
+    assert_one_line_error(done, 2, "data directory missing does not exist")
+    assert "run `muster hub init` to make one" in done.err
+    assert not (here / "missing").exists()
+
+
+@pytest.mark.parametrize("command", _HUB_COMMANDS)
+def test_hub_commands_on_a_directory_without_hub_toml_say_what_it_is_not(
+    here: Path, command: list[str]
+) -> None:
+    (here / "empty").mkdir()
+    done = muster(*command, "empty", cwd=here)
+    assert_one_line_error(done, 2, "empty holds no hub.toml, so it is not a hub's data directory")
+    assert "run `muster hub init` to make one" in done.err
+    assert list((here / "empty").iterdir()) == []

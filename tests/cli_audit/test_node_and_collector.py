@@ -65,3 +65,17 @@ def test_node_init_into_an_empty_directory_that_is_refused_leaves_it_empty(
     done = muster(*args, cwd=here)
     assert_one_line_error(done, 1, message)
     assert list((here / "node").iterdir()) == []
+
+
+def test_node_commands_on_a_missing_data_directory_say_which(here: Path) -> None:
+    done = muster("node", "status", "--data", "missing", "--passphrase-file", "pass", cwd=here)
+    assert_one_line_error(done, 2, "data directory missing does not exist")
+    assert "run `muster node init` to make one" in done.err
+    assert not (here / "missing").exists()
+
+
+def test_node_commands_on_a_directory_without_node_toml_say_what_it_is_not(here: Path) -> None:
+    (here / "empty").mkdir()
+    done = muster("node", "status", "--data", "empty", "--passphrase-file", "pass", cwd=here)
+    assert_one_line_error(done, 2, "empty holds no node.toml, so it is not a node's data directory")
+    assert list((here / "empty").iterdir()) == []

@@ -117,6 +117,29 @@ def test_a_missing_file_names_the_command_that_writes_it(tmp_path: Path) -> None
         SOURCE.read(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("missing", "data directory {t}/missing does not exist: run `muster thing init`"),
+        ("missing/thing.toml", "data directory {t}/missing does not exist"),
+        ("empty", "{t}/empty holds no thing.toml, so it is not a thing's data directory"),
+        ("empty/thing.toml", "{t}/empty holds no thing.toml"),
+        ("plain/thing.toml", "{t}/plain is a file, not a thing's data directory"),
+        ("other.toml", "no config file {t}/other.toml: expected a thing's data directory or"),
+    ],
+)
+def test_a_missing_file_says_which_directory_is_missing_or_holds_none(
+    tmp_path: Path, given: str, message: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "plain").write_text("x = 1\n", "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        SOURCE.read(tmp_path / given)
+    assert message.format(t=tmp_path) in caught.value.message
+    assert caught.value.message.endswith("run `muster thing init` to make one")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "plain"]
+
+
 @given(st.text())
 def test_any_text_survives_toml(text: str) -> None:
     try:
