@@ -101,6 +101,9 @@ def _read_card(args: argparse.Namespace) -> int:
         port_url=args.port, baudrate=args.baud, photo_decoder=args.photo_decoder
     )
     with Reader(config) as reader:
+        # A port that cannot be opened (no such device, no permission) fails here at once:
+        # wait_for_card rides out a reader unplugged while in use, not one never there.
+        reader.open()
         card = reader.wait_for_card(args.timeout)
     document = card.to_json_dict(include_photo=not args.no_photo)
     print(json.dumps(document, ensure_ascii=False, indent=2))

@@ -9,6 +9,8 @@ collection point. Framing, deadlines and retries live in
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import time
 from typing import Protocol
 
@@ -113,7 +115,7 @@ class SerialTransport:
             ) from exc
         except _PORT_ERRORS as exc:
             raise DeviceGoneError(
-                f"cannot open the reader's port: {_reason(exc)}", port=self._url
+                f"cannot open the reader's port {self._url}: {_reason(exc)}", port=self._url
             ) from exc
         self._port = port
 
@@ -198,6 +200,23 @@ class SerialTransport:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
+    """The operating system's reason for a port failure, in a few words.
+
+    pyserial wraps it: a ``SerialException`` whose text repeats the port's name and the
+    error number, with the ``OSError`` (or ``termios.error``) it came from as its context.
+    """
+    for error in (exc, exc.__cause__, exc.__context__):
+        number = _errno_of(error)
+        if number == errno.ENOTTY:  # opened, but the terminal settings cannot be applied
+            return "not a serial device"
+        if number is not None:
+            return os.strerror(number)
     return str(exc) or type(exc).__name__
+
+
+def _errno_of(error: BaseException | None) -> int | None:
+    if isinstance(error, OSError):
+        return error.errno if isinstance(error.errno, int) else None
+    if isinstance(error, _TERMIOS_ERRORS) and error.args and isinstance(error.args[0], int):
+        return error.args[0]
+    return None

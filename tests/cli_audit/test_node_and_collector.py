@@ -1,8 +1,10 @@
-"""``muster node init`` and ``muster collector simulate`` given bad input: nothing left behind."""
+"""``muster node …`` and ``muster collector simulate`` given bad input: nothing left behind."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,29 @@ def test_node_commands_on_a_directory_without_node_toml_say_what_it_is_not(here:
     done = muster("node", "status", "--data", "empty", "--passphrase-file", "pass", cwd=here)
     assert_one_line_error(done, 2, "empty holds no node.toml, so it is not a node's data directory")
     assert list((here / "empty").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("port", "reason"),
+    [
+        ("/dev/does-not-exist", "No such file or directory"),
+        ("adir", "Is a directory"),
+        ("plain", "not a serial device"),
+        pytest.param(
+            "locked",
+            "Permission denied",
+            marks=pytest.mark.skipif(os.geteuid() == 0, reason="root opens any file"),
+        ),
+    ],
+)
+def test_read_card_on_a_port_that_cannot_be_opened_fails_at_once(
+    work: Path, port: str, reason: str
+) -> None:
+    (work / "adir").mkdir()
+    (work / "locked").write_bytes(b"")
+    (work / "locked").chmod(0)
+    started = time.monotonic()
+    done = muster("node", "read-card", "--port", port, "--timeout", "40", cwd=work)
+    assert time.monotonic() - started < 25  # not the whole --timeout
+    assert_one_line_error(done, 1, f"cannot open the reader's port {port}: {reason}")
+    assert done.out == ""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import select
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+import serial
 
 from node.cli.main import EXIT_INPUT, EXIT_USAGE, main
 from node.collector.simcards import generate_cards
@@ -129,6 +133,24 @@ def test_read_card_on_a_missing_port_exits_with_the_input_error_code(
     err = capsys.readouterr().err
     assert "muster: error: cannot open the reader's port" in err
     assert "muster: hint: plug the reader back in" in err
+
+
+def test_read_card_on_a_port_it_may_not_open_says_so_at_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(url: str, **_settings: object) -> NoReturn:
+        # what pyserial raises for a device node the user may not open
+        error = PermissionError(errno.EACCES, "Permission denied")
+        message = f"could not open port {url}: {error}"
+        raise serial.SerialException(errno.EACCES, message) from error
+
+    monkeypatch.setattr(serial, "serial_for_url", refuse)
+    started = time.monotonic()
+    code = main(["node", "read-card", "--port", "/dev/ttyUSB0", "--timeout", "30"])
+    assert time.monotonic() - started < 10  # no polling until the timeout
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "muster: error: cannot open the reader's port /dev/ttyUSB0: Permission denied\n" in err
 
 
 def test_probe_lists_the_ports_that_answer(
