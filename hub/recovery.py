@@ -60,15 +60,26 @@ __all__ = [
 _REQUEST_FILE = "enrollment-request.json"
 
 
+def _unused_lost_name(directory: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"lost-{stamp}.json"
+    number = 1
+    while path.exists():
+        number += 1
+        path = directory / f"lost-{stamp}-{number}.json"
+    return path
+
+
 def rekey(config: HubConfig, passphrase: bytes, *, cost: KdfCost = KDF_MODERATE) -> bytes:
     """New keys for a hub whose key is lost; return its new enrollment request.
 
-    The old keystore, if there is one, is moved to ``keys/lost-<time>.json``.
+    The old keystore, if there is one, is moved to ``keys/lost-<time>.json`` (with
+    ``-2``, ``-3``… when a rekey in the same second already used the name: a saved
+    keystore is never overwritten).
     """
     keys = KeyDir(config.keys_dir)
     if keys.keystore.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        keys.keystore.rename(config.keys_dir / f"lost-{stamp}.json")
+        keys.keystore.rename(_unused_lost_name(config.keys_dir, datetime.now(UTC)))
     new = keys.create(passphrase, owner=config.site, cost=cost)
     request = make_enrollment_request(
         new.signing,
