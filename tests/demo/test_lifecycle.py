@@ -74,7 +74,11 @@ async def test_a_cancelled_demo_stops_every_process(tmp_path: Path) -> None:
     task = asyncio.create_task(
         run_demo(layout, DemoOptions(per_town=3), say=lambda _: None, scenario=scenario)
     )
+    deadline = asyncio.get_running_loop().time() + 120
     while len(sleepers.pids) < 2:
+        # The demo ending (or failing) before its processes start is a failure, not a wait.
+        assert not task.done(), task
+        assert asyncio.get_running_loop().time() < deadline, "the demo never started its processes"
         await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
