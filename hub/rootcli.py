@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Final
 
 from crypto.age import AgeIdentity
-from crypto.errors import InputError, StateError, UsageError
-from hub.config import HubConfig
+from crypto.errors import InputError, MusterError, StateError, UsageError
+from hub.config import CONFIG_FILE, HubConfig
 from node.cli.common import KDF_COSTS, add_kdf_argument, unlock_key_dir
+from node.config import CONFIG_FILE as NODE_CONFIG_FILE
 from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, read_passphrase
 from protocol.divisions import contains
@@ -41,6 +42,8 @@ ANCHOR_FILE: Final = "anchor.json"
 ESCROW_FILE: Final = "escrow.json"
 RECOVERY_FILE: Final = "recovery.key"
 _DEFAULT_DAYS: Final = 1825
+#: What init_root writes, and so refuses to find there already.
+_ROOT_FILES: Final = (ANCHOR_FILE, "keys/keystore.json", RECOVERY_FILE, ESCROW_FILE)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -71,11 +74,11 @@ def init_root(
     """Make the root key, the anchor file, the recovery identity and the escrow statement.
 
     Raises:
-        StateError: ``directory`` holds a root already.
+        StateError: ``directory`` holds a root already, is a hub's or a node's data
+            directory, or holds a file the ceremony writes (nothing is changed).
         ConfigError: ``site`` is not a province's division code.
     """
-    if (directory / ANCHOR_FILE).exists():
-        raise StateError(f"{directory / ANCHOR_FILE} exists: this directory holds a root already")
+    _refuse_what_is_there(directory)
     HubConfig(data_dir=directory, site=site)  # the same check a hub's site gets
     if site[2:] != "0000":
         raise InputError(f"site {site}: a province's code ends in 0000")
@@ -98,6 +101,44 @@ def init_root(
     )
     write_atomic(directory / ESCROW_FILE, escrow.to_bytes(), mode=0o644)
     return anchor
+
+
+def _refuse_what_is_there(directory: Path) -> None:
+    """Refuse a directory that holds what ``root init`` would overwrite, naming what it is.
+
+    Raises:
+        StateError: a hub's or a node's data directory, a root, or some of a root's files.
+    """
+    if not directory.is_dir():
+        return  # made by init_root (or refused there, if it is a file)
+    for config_file, what in ((CONFIG_FILE, "a hub's"), (NODE_CONFIG_FILE, "a node's")):
+        if (directory / config_file).exists():
+            raise StateError(
+                f"{directory} is {what} data directory (it holds {config_file}), not a "
+                "root's: give root init a new directory"
+            )
+    there = [name for name in _ROOT_FILES if (directory / name).exists()]
+    if not there:
+        return
+    if _holds_a_root(directory):
+        raise StateError(
+            f"{directory} holds a root already ({ANCHOR_FILE} and its key in keys/): "
+            "refusing to overwrite it"
+        )
+    raise StateError(
+        f"{directory} holds {', '.join(there)} already: refusing to overwrite "
+        f"{'it' if len(there) == 1 else 'them'}; give root init a new directory"
+    )
+
+
+def _holds_a_root(directory: Path) -> bool:
+    """The anchor in ``directory`` names the key in its ``keys/``, as a root's does (a
+    hub's or a node's anchor names the root's key, not their own)."""
+    try:
+        anchor = anchor_from_bytes((directory / ANCHOR_FILE).read_bytes())
+        return KeyDir(directory / "keys").public_key() == anchor.key
+    except (OSError, UnicodeDecodeError, MusterError):
+        return False
 
 
 def certify_request(

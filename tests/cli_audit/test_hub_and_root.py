@@ -129,3 +129,51 @@ def test_hub_commands_on_a_directory_without_hub_toml_say_what_it_is_not(
     assert_one_line_error(done, 2, "empty holds no hub.toml, so it is not a hub's data directory")
     assert "run `muster hub init` to make one" in done.err
     assert list((here / "empty").iterdir()) == []
+
+
+def _snapshot(directory: Path) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() if p.is_file() else None
+        for p in sorted(directory.rglob("*"))
+    }
+
+
+def _root_init(directory: str) -> list[str]:
+    return ["root", "init", "--dir", directory, "--site", "370000", "--passphrase-file", "pass",
+            "--kdf", "interactive"]  # fmt: skip
+
+
+def test_root_init_in_a_hub_s_data_directory_says_so_and_changes_nothing(
+    province: Path, here: Path
+) -> None:
+    shutil.copytree(province / "hub", here / "hub")
+    before = _snapshot(here / "hub")
+    done = muster(*_root_init("hub"), cwd=here)
+    assert_one_line_error(done, 3, "hub is a hub's data directory (it holds hub.toml)")
+    assert "root already" not in done.err
+    assert _snapshot(here / "hub") == before
+
+
+def test_root_init_in_a_node_s_data_directory_says_so(here: Path) -> None:
+    (here / "node").mkdir()
+    shutil.copy(here / "root" / "anchor.json", here / "node" / "anchor.json")
+    (here / "node" / "node.toml").write_text('[node]\nnode_id = "370102001-01"\n', "utf-8")
+    before = _snapshot(here / "node")
+    done = muster(*_root_init("node"), cwd=here)
+    assert_one_line_error(done, 3, "node is a node's data directory (it holds node.toml)")
+    assert _snapshot(here / "node") == before
+
+
+def test_root_init_where_a_root_is_says_so(here: Path) -> None:
+    before = _snapshot(here / "root")
+    done = muster(*_root_init("root"), cwd=here)
+    assert_one_line_error(done, 3, "root holds a root already")
+    assert _snapshot(here / "root") == before
+
+
+def test_root_init_where_a_recovery_key_is_keeps_it(here: Path) -> None:
+    (here / "ceremony").mkdir()
+    (here / "ceremony" / "recovery.key").write_text("AGE-SECRET-KEY-1…\n", "utf-8")
+    done = muster(*_root_init("ceremony"), cwd=here)
+    assert_one_line_error(done, 3, "ceremony holds recovery.key already")
+    assert _snapshot(here / "ceremony") == {"recovery.key": "AGE-SECRET-KEY-1…\n".encode()}
