@@ -12,6 +12,7 @@ import hashlib
 from typing import Final
 
 __all__ = [
+    "TAG_ANSWER",
     "TAG_ANSWERS",
     "TAG_AUDIT",
     "TAG_AUTHORISATION",
@@ -38,7 +39,9 @@ TAG_BUNDLE: Final = b"muster/bundle/v1"
 TAG_OP: Final = b"muster/op/v1"
 #: A batch manifest (the list of op ids an approver authorises).
 TAG_MANIFEST: Final = b"muster/manifest/v1"
-#: The answers to cross-check problems a batch carries (covered by its authorisation).
+#: One answer to a cross-check problem (its digest, which an authorisation covers).
+TAG_ANSWER: Final = b"muster/answer/v1"
+#: The answers to cross-check problems a batch carries: the list of their digests.
 TAG_ANSWERS: Final = b"muster/answers/v1"
 #: An approver's or administrator's authorisation statement.
 TAG_AUTHORISATION: Final = b"muster/authorisation/v1"

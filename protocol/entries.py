@@ -19,6 +19,10 @@ receipt  a receipt statement                             receipt
 problem  ``{…}`` (cross-check findings, docs/crosscheck) problems
 answer   ``{"finding", "reason", "note", "by", "at"}``   delta, package
          (a collector's answer to a ``problem``)
+origin   ``{"auth": <authorisation statement>,           package
+         "answers": [<32-byte answer digest>…]}``
+         (the authorisation that signed answers at their
+         origin, and the digests of that batch's answers)
 closure  ``{"finding", "resolution", "division",         problems
          "record", "at"}`` (the hub closed a ``problem``)
 ======== =============================================== =====================
@@ -42,7 +46,7 @@ import msgpack
 
 from protocol.errors import EntryError, OpError, TrustError
 from protocol.ops import Op
-from protocol.trust.authorisation import Authorisation
+from protocol.trust.authorisation import Authorisation, answers_hash_of_digests
 from protocol.trust.certificate import Certificate
 from protocol.trust.receipt import Receipt
 from protocol.trust.revocation import RevocationList
@@ -52,6 +56,7 @@ __all__ = [
     "MAX_ANSWER_NOTE",
     "MAX_BLOB_BYTES",
     "NOTE_REQUIRED",
+    "AnswerOrigin",
     "AnswerReason",
     "Blob",
     "ClosureResolution",
@@ -75,6 +80,7 @@ _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _MEDIA_TYPE: Final = re.compile(r"[a-z]+/[a-z0-9.+-]{1,60}")
 _MAX_REASON: Final = 2000
 _MAX_MANIFEST_OPS: Final = 1_000_000
+_MAX_ORIGIN_ANSWERS: Final = 100_000
 #: An answer's note: where the person moved, or why the register is wrong.
 MAX_ANSWER_NOTE: Final = 500
 _ANSWER_KEYS: Final = ("finding", "reason", "note", "by", "at")
@@ -94,6 +100,7 @@ class EntryTag(enum.StrEnum):
     RECEIPT = "receipt"
     PROBLEM = "problem"
     ANSWER = "answer"
+    ORIGIN = "origin"
     CLOSURE = "closure"
 
 
@@ -222,6 +229,38 @@ class ProblemAnswer:
             raise EntryError(f"answer {self.finding_id}: time must be timezone-aware")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerOrigin:
+    """Where answers passed up a hub were signed: their batch's authorisation at the
+    node, with the digests of every answer that batch carried.
+
+    The authorisation's ``answers`` hash is the hash of these digests
+    (:func:`protocol.trust.answers_hash_of_digests`), so a hub can pass up some of a
+    batch's answers and the hub above can still check that the approver signed each
+    one (its :func:`protocol.trust.answer_digest` is among them), without seeing the
+    batch's other answers.
+    """
+
+    auth: Authorisation
+    digests: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if not self.digests or len(self.digests) > _MAX_ORIGIN_ANSWERS:
+            raise EntryError(
+                f"origin of batch {self.auth.batch_id}: expected 1 to "
+                f"{_MAX_ORIGIN_ANSWERS} answer digests"
+            )
+        if not all(type(d) is bytes and len(d) == 32 for d in self.digests):
+            raise EntryError(
+                f"origin of batch {self.auth.batch_id}: answer digests must be 32 bytes each"
+            )
+        if self.auth.answers != answers_hash_of_digests(self.digests):
+            raise EntryError(
+                f"origin of batch {self.auth.batch_id}: its authorisation does not cover "
+                "these answer digests"
+            )
+
+
 class ClosureResolution(enum.StrEnum):
     """Why the hub closed a cross-check problem (docs/crosscheck.md §7)."""
 
@@ -333,6 +372,11 @@ def encode_entry(value: object) -> list[Any]:
                 "by": value.by,
                 "at": format_instant(value.at),
             },
+        ]
+    if isinstance(value, AnswerOrigin):
+        return [
+            EntryTag.ORIGIN.value,
+            {"auth": value.auth.to_dict(), "answers": list(value.digests)},
         ]
     if isinstance(value, ProblemClosure):
         return [
@@ -452,6 +496,14 @@ def _decode_answer(body: object) -> ProblemAnswer:
     )
 
 
+def _decode_origin(body: object) -> AnswerOrigin:
+    m = _mapping(body, ("auth", "answers"), "origin")
+    digests = m["answers"]
+    if not isinstance(digests, list):
+        raise EntryError("origin answers must be a list of 32-byte digests")
+    return AnswerOrigin(auth=Authorisation.from_dict(m["auth"]), digests=tuple(digests))
+
+
 def _decode_closure(body: object) -> ProblemClosure:
     m = _mapping(body, _CLOSURE_KEYS, "closure")
     try:
@@ -480,5 +532,6 @@ _DECODERS: Final = {
     EntryTag.RECEIPT: Receipt.from_bytes,
     EntryTag.PROBLEM: _decode_problem,
     EntryTag.ANSWER: _decode_answer,
+    EntryTag.ORIGIN: _decode_origin,
     EntryTag.CLOSURE: _decode_closure,
 }

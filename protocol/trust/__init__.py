@@ -3,7 +3,9 @@ store that checks them. Time is always passed in."""
 
 from protocol.trust.authorisation import (
     Authorisation,
+    answer_digest,
     answers_hash,
+    answers_hash_of_digests,
     authorise,
     manifest_hash,
     verify_answers,
@@ -32,7 +34,9 @@ __all__ = [
     "Role",
     "TrustAnchor",
     "TrustStore",
+    "answer_digest",
     "answers_hash",
+    "answers_hash_of_digests",
     "authorise",
     "issue_certificate",
     "issue_receipt",

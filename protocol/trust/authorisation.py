@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from crypto.hashing import TAG_ANSWERS, TAG_AUTHORISATION, TAG_MANIFEST, tagged_hash
+from crypto.hashing import TAG_ANSWER, TAG_ANSWERS, TAG_AUTHORISATION, TAG_MANIFEST, tagged_hash
 from crypto.sign import SigningKey
 from protocol.divisions import contains
 from protocol.errors import AuthorisationError, TrustError
@@ -69,10 +69,25 @@ def manifest_hash(op_ids: Sequence[str]) -> str:
     return tagged_hash(TAG_MANIFEST, *parts).hex()
 
 
+def answer_digest(encoded: bytes) -> bytes:
+    """One answer's digest: BLAKE2b-256 of its entry's encoding
+    (``protocol.entries.entry_bytes``)."""
+    return tagged_hash(TAG_ANSWER, encoded)
+
+
 def answers_hash(encoded: Sequence[bytes]) -> str:
-    """The hash an approver signs over a batch's answers: BLAKE2b-256 of each answer
-    entry's encoding (``protocol.entries.entry_bytes``), in batch order."""
-    return tagged_hash(TAG_ANSWERS, *encoded).hex()
+    """The hash an approver signs over a batch's answers (their ``entry_bytes``, in
+    batch order): the hash of the list of their digests (:func:`answer_digest`)."""
+    return answers_hash_of_digests([answer_digest(item) for item in encoded])
+
+
+def answers_hash_of_digests(digests: Sequence[bytes]) -> str:
+    """:func:`answers_hash` from the answers' digests alone.
+
+    A hub passing one answer of a batch up proves the approver signed it with the
+    batch's digests and the statement, without the batch's other answers.
+    """
+    return tagged_hash(TAG_ANSWERS, *digests).hex()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

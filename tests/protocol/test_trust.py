@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -24,7 +25,9 @@ from protocol.trust import (
     RevocationReason,
     Revoked,
     Role,
+    answer_digest,
     answers_hash,
+    answers_hash_of_digests,
     authorise,
     issue_receipt,
     issue_revocation_list,
@@ -179,6 +182,30 @@ def test_an_authorisation_covers_exactly_the_answers_it_was_given() -> None:
         verify_answers(auth, ANSWERS[:1])
     with pytest.raises(AuthorisationError, match="covers answers the batch does not carry"):
         verify_answers(auth, [])
+
+
+def _blake(tag: bytes, *parts: bytes) -> bytes:
+    """docs/protocol.md §5, written out: BLAKE2b-256 over the framed tag and parts."""
+    h = hashlib.blake2b(digest_size=32)
+    h.update(len(tag).to_bytes(2, "big") + tag)
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big") + part)
+    return h.digest()
+
+
+def test_the_answers_hash_is_the_hash_of_each_answer_s_digest_as_documented() -> None:
+    digests = [_blake(b"muster/answer/v1", answer) for answer in ANSWERS]
+    assert [answer_digest(answer) for answer in ANSWERS] == digests
+    assert answers_hash(ANSWERS) == _blake(b"muster/answers/v1", *digests).hex()
+
+
+def test_the_digests_prove_one_answer_without_the_others() -> None:
+    auth = _authorise(answers=ANSWERS)
+    digests = [answer_digest(answer) for answer in ANSWERS]
+    assert answers_hash_of_digests(digests) == auth.answers
+    assert answer_digest(ANSWERS[1]) in digests
+    assert answer_digest(b"answer three") not in digests
+    assert answers_hash_of_digests(digests[::-1]) != auth.answers  # the order is signed
 
 
 def test_an_authorisation_without_answers_authorises_none() -> None:
