@@ -23,9 +23,13 @@ bundle (its sender gets a ``decisions`` bundle saying why):
    a manifest of every hub on the way, from the certificate tree), then the chunk is
    merged as a delta's would be (hub/stage.py);
 5. ``blob`` entries;
-6. ``answer`` entries: collectors' answers to cross-check problems, passed up from
-   below, exactly the ones the package's authorisation covers; they go to the
-   cross-check (hub/crosscheck/answers.py) with the merge.
+6. ``origin`` entries: where the answers below were signed, each an approver's
+   authorisation at a node inside the sender's jurisdiction (verified as a manifest's,
+   at its signing time) with the digests of that batch's answers;
+7. ``answer`` entries: collectors' answers to cross-check problems, passed up from
+   below, exactly the ones the package's authorisation covers, each among the
+   digests of an origin; they go to the cross-check (hub/crosscheck/answers.py) with
+   the merge.
 
 A package is *clean* when merging it found no conflict, duplicate or validation
 warning: identity edits, deletes and merges in it were reviewed by the hubs below. The
@@ -63,6 +67,7 @@ from hub.upward.provenance import keep_manifest
 from protocol.bundle import BundleKind, open_bundle
 from protocol.divisions import contains
 from protocol.entries import (
+    AnswerOrigin,
     Blob,
     Decision,
     DecisionStatus,
@@ -79,7 +84,7 @@ from protocol.errors import (
     TrustError,
 )
 from protocol.ops import Op
-from protocol.provenance import ProvenanceIndex, verify_provenance
+from protocol.provenance import ProvenanceIndex, is_node, verify_provenance
 from protocol.trust import (
     Authorisation,
     Certificate,
@@ -89,12 +94,15 @@ from protocol.trust import (
     TrustStore,
     site_of,
     verify_answers,
+    verify_authorisation,
 )
 
 __all__ = ["PackageSummary", "resolutions_down", "run_package_pass"]
 
-_CERT, _CRL, _MANIFEST, _OP, _BLOB, _ANSWER, _END = range(7)
-_PHASE_NAMES: Final = ("certificate", "revocation list", "manifest", "op", "blob", "answer")
+_CERT, _CRL, _MANIFEST, _OP, _BLOB, _ORIGIN, _ANSWER, _END = range(8)
+_PHASE_NAMES: Final = (
+    "certificate", "revocation list", "manifest", "op", "blob", "answer origin", "answer"
+)  # fmt: skip
 _QUERY_CHUNK: Final = 500
 
 
@@ -234,6 +242,7 @@ class _PackagePass:
         self.holders = _Holders(ctx.config.scratch_dir)
         self.position = 0
         self.pending: list[Op] = []
+        self.origins: list[AnswerOrigin] = []
         self.answers: list[ProblemAnswer] = []
         assert row.created is not None
         self.today = row.created.date()
@@ -243,8 +252,8 @@ class _PackagePass:
         if phase < self.phase:
             raise EntryError(
                 f"entry {index}: a {_PHASE_NAMES[phase]} after the {_PHASE_NAMES[self.phase]} "
-                "entries (a package holds certificates, revocation lists, manifests, ops and "
-                "blobs, in that order)",
+                "entries (a package holds certificates, revocation lists, manifests, ops, "
+                "blobs, answer origins and answers, in that order)",
                 entry=index,
             )
         self.advance(phase)
@@ -258,6 +267,8 @@ class _PackagePass:
             self.op(value, index)
         elif isinstance(value, Blob):
             self.work.blob(value)
+        elif isinstance(value, AnswerOrigin):
+            self.origin(value)
         elif isinstance(value, ProblemAnswer):
             self.answers.append(value)
 
@@ -316,6 +327,19 @@ class _PackagePass:
         )
         self.summary.manifests += 1
 
+    def origin(self, origin: AnswerOrigin) -> None:
+        """Check where some answers were signed: an approver at a node below the sender."""
+        auth = origin.auth
+        if not is_node(auth.origin) or not contains(site_of(self.sender), site_of(auth.origin)):
+            raise NameConstraintError(
+                f"package from {self.sender}: answers signed for {auth.origin}, not a node "
+                "inside the sender's jurisdiction"
+            )
+        verify_authorisation(
+            auth, op_ids=None, store=self.ctx.trust(self.session), origin=auth.origin
+        )
+        self.origins.append(origin)
+
     def op(self, op: Op, index: int) -> None:
         own = self.own
         assert own is not None
@@ -362,6 +386,7 @@ def _phase_of(value: object, index: int) -> int:
         (Manifest, _MANIFEST),
         (Op, _OP),
         (Blob, _BLOB),
+        (AnswerOrigin, _ORIGIN),
         (ProblemAnswer, _ANSWER),
     )
     for kind, phase in phases:
@@ -405,10 +430,13 @@ def run_package_pass(
         finally:
             getattr(entries, "close", lambda: None)()
             package.close()
-    # The administrator who authorised the package vouches for the answers it passes up.
+    # The administrator who authorised the package vouches for the answers it passes up,
+    # and each one's origin for the approver who signed it at the node.
     verify_answers(auth, [entry_bytes(answer) for answer in package.answers])
     # In the merging transaction, as a delta's answers (hub/stage.py).
-    receive_answers(ctx, session, package.answers, sender=row.sender, bundle=row.id)
+    receive_answers(
+        ctx, session, package.answers, sender=row.sender, origins=package.origins, bundle=row.id
+    )
     package.summary.answers = len(package.answers)
     return package.summary
 

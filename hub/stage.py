@@ -43,13 +43,21 @@ from hub.store.models import BundleRow, StageItem
 from hub.upward.provenance import keep_manifest
 from node.fsutil import write_atomic
 from protocol.bundle import open_bundle
-from protocol.entries import Blob, Manifest, ProblemAnswer, decode_entry, entry_bytes
+from protocol.entries import (
+    AnswerOrigin,
+    Blob,
+    Manifest,
+    ProblemAnswer,
+    decode_entry,
+    entry_bytes,
+)
 from protocol.errors import AuthorisationError, EntryError
 from protocol.merge import FieldPolicy, Outcome, OutcomeKind
 from protocol.ops import Op, OpKind
 from protocol.trust import (
     Authorisation,
     CertificateTrust,
+    answer_digest,
     verify_answers,
     verify_authorisation,
 )
@@ -366,9 +374,14 @@ def run_pass(
             f"bundle {row.bundle_id}: the manifest lists {expected} ops, the bundle carries "
             f"{position}"
         )
-    verify_answers(auth, [entry_bytes(answer) for answer in answers])
+    encoded = [entry_bytes(answer) for answer in answers]
+    verify_answers(auth, encoded)
+    # Kept with the answers: a hub above checks the approver's signature on each one.
+    origins = (
+        [AnswerOrigin(auth=auth, digests=tuple(map(answer_digest, encoded)))] if encoded else []
+    )
     # In this transaction: an answer counts when its bundle merges, never if it is refused.
-    receive_answers(ctx, session, answers, sender=row.sender, bundle=row.id)
+    receive_answers(ctx, session, answers, sender=row.sender, origins=origins, bundle=row.id)
     work.summary.answers = len(answers)
     return work.summary
 

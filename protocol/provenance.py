@@ -26,7 +26,7 @@ from protocol.trust.authorisation import verify_authorisation
 from protocol.trust.certificate import Certificate, Role
 from protocol.trust.store import TrustStore
 
-__all__ = ["ProvenanceIndex", "verify_provenance"]
+__all__ = ["ProvenanceIndex", "is_node", "verify_provenance"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ def _verify_manifest(manifest: Manifest, store: TrustStore) -> None:
             "authorisation",
             batch=manifest.batch_id,
         )
-    role = Role.APPROVER if _is_node(manifest.origin) else Role.ADMIN
+    role = Role.APPROVER if is_node(manifest.origin) else Role.ADMIN
     try:
         verify_authorisation(
             auth, op_ids=list(manifest.op_ids), store=store, origin=manifest.origin, role=role
@@ -76,7 +76,7 @@ def _verify_manifest(manifest: Manifest, store: TrustStore) -> None:
         ) from exc
 
 
-def _is_node(subject: str) -> bool:
+def is_node(subject: str) -> bool:
     """Nodes carry a machine suffix (``370102001-01``); hubs are a bare site code."""
     return "-" in subject
 

@@ -8,6 +8,8 @@
 - ``crosscheck_mappings``: the column mapping saved per source.
 - ``crosscheck_findings``: one row per finding id, with its place in the fix loop.
 - ``crosscheck_answers``: every answer received, kept after a newer one replaces it.
+- ``crosscheck_answer_origins``: where answers were signed (``protocol.entries.AnswerOrigin``,
+  the node's authorisation and its batch's answer digests), once per batch.
 - ``crosscheck_proposals``: fuzzy matches for an administrator to confirm or refuse.
 """
 
@@ -23,6 +25,7 @@ from hub.store.models import Base
 from hub.store.types import JSON_TYPE, UtcDateTime
 
 __all__ = [
+    "AnswerOriginRow",
     "AnswerRow",
     "DatasetRow",
     "FindingRow",
@@ -167,6 +170,22 @@ class AnswerRow(Base):
     outcome: Mapped[str] = mapped_column(sa.String(12))
     #: For ``relay``: when it went up to the parent (None: still to send).
     forwarded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: Where it was signed: the parent needs this to accept it (None: received before
+    #: answers carried their origin; such an answer is not passed up).
+    origin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crosscheck_answer_origins.id"))
+
+
+class AnswerOriginRow(Base):
+    """An ``origin`` entry as received: the authorisation that signed some answers at
+    their node, with the digests of every answer of that batch."""
+
+    __tablename__ = "crosscheck_answer_origins"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    #: BLAKE2b-256 (hex) of ``entry``: the same origin, from two bundles, is one row.
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The entry's encoding (``protocol.entries.entry_bytes``), passed up as it is.
+    entry: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class ProposalRow(Base):

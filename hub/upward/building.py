@@ -16,8 +16,9 @@ as ``draft`` until an administrator runs ``muster hub package --authorise``
 kept ``manifest`` entries that hold the package's ops (a manifest is first made for
 resolution ops that have none), the package's own manifest, the ``op`` entries in log
 order, the ``blob`` entries, and the collectors' ``answer`` entries that came up from
-below for findings made above (hub/crosscheck/answers.py; answers waiting with no op
-to carry them make a package of their own). The header carries the package's
+below for findings made above, after the ``origin`` entries that show where each was
+signed (hub/crosscheck/answers.py; answers waiting with no op to carry them make a
+package of their own). The header carries the package's
 authorisation. The file goes to ``DATA/up/<hash>.bundle`` before the row that names it
 is committed.
 """
@@ -212,20 +213,26 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     carried = carried_manifests(session, ops)
     op_ids = [op.op_id for op in ops]
     answers = answers_for_parent(session, limit=_MAX_ANSWERS)
+    origins = list({item.origin_id: item.origin for item in answers}.values())
     auth = authorise(
         key=signer.key, by=signer.subject, batch_id=row.batch_id or secrets.token_hex(16),
         origin=ctx.site, op_ids=op_ids, signed_at=now,
-        answers=[entry_bytes(answer) for _row, answer in answers],
+        answers=[entry_bytes(item.answer) for item in answers],
     )  # fmt: skip
     own = Manifest(batch_id=auth.batch_id, origin=ctx.site, op_ids=tuple(op_ids), auth=auth)
     store = ctx.trust(session)
     # The package's own authorisation must hold at the parent: check it here first.
     verify_authorisation(auth, op_ids=op_ids, store=store, origin=ctx.site, role=Role.ADMIN)
-    certs = certificates_for(store, [*carried, own])
+    # The parent checks each origin's approver too: their certificates go up with the ops'.
+    signed_answers = [
+        Manifest(batch_id=o.auth.batch_id, origin=o.auth.origin, op_ids=(), auth=o.auth)
+        for o in origins
+    ]
+    certs = certificates_for(store, [*carried, own, *signed_answers])
     crls = crls_below(session, ctx.site)
     mark_crls_sent(session, crls)
     blob_ids = list(dict.fromkeys(ref for op in ops for ref in op.blobs))
-    mark_forwarded(session, [answer_row for answer_row, _entry in answers], at=now)
+    mark_forwarded(session, [item.row_id for item in answers], at=now)
 
     def entries() -> Iterator[Any]:
         yield from (encode_entry(c) for c in certs)
@@ -236,7 +243,8 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
             yield [EntryTag.OP.value, msgpack.unpackb(op.raw, raw=False)]
         for blob in _blobs(ctx, blob_ids):
             yield encode_entry(blob)
-        yield from (encode_entry(answer) for _row, answer in answers)
+        yield from (encode_entry(origin) for origin in origins)
+        yield from (encode_entry(item.answer) for item in answers)
 
     row.batch_id, row.authorised_by = auth.batch_id, signer.subject
     seal_entries(ctx, session, row, entries(), auth=auth.to_dict())

@@ -29,6 +29,7 @@ from tests.hub.conftest import make_hub
 from tests.hub.console.console import PASSWORD, console_app, make_accounts
 from tests.hub.console.live import serve
 from tests.hub.console.test_browser import watch_errors
+from tests.hub.crosscheck.signing import origins_at
 from tests.hub.crosscheck.wiring import SOURCE, merge_records, write_register
 from tests.hub.factory import DeltaFactory
 from tests.pki import NOW, Pki
@@ -84,7 +85,8 @@ def _answer_one(hub: HubContext) -> str:
         answer = ProblemAnswer(finding_id=finding, reason=AnswerReason.REGISTER_WRONG,
                                note="姓名以居民身份证为准", by="370102001/zhang.wei",
                                at=NOW)  # fmt: skip
-        receive_answers(hub, session, [answer], sender="370102001-01")
+        receive_answers(hub, session, [answer], sender="370102001-01",
+                        origins=origins_at("370102001-01", [answer]))  # fmt: skip
     return finding
 
 

@@ -26,6 +26,7 @@ from hub.store.crosscheck_models import DatasetRow, FindingRow, ProposalRow
 from protocol.entries import AnswerReason, ProblemAnswer
 from tests.hub.console.conftest import AsRole, Client
 from tests.hub.console.console import PREFIX
+from tests.hub.crosscheck.signing import origins_at
 from tests.hub.crosscheck.wiring import (
     ADMIN,
     SOURCE,
@@ -131,7 +132,8 @@ async def test_a_reviewer_accepts_an_answer_and_a_viewer_may_not(
     answer = ProblemAnswer(finding_id=target, reason=AnswerReason.REGISTER_WRONG, note="",
                            by="370102001/zhang.wei", at=NOW)  # fmt: skip
     with checked.store.write() as session:
-        receive_answers(checked, session, [answer], sender="370102001-01")
+        receive_answers(checked, session, [answer], sender="370102001-01",
+                        origins=origins_at("370102001-01", [answer]))  # fmt: skip
     viewer, viewer_csrf = await as_role("viewer")
     refused = await _post(viewer, f"crosscheck/findings/{target}/accept", viewer_csrf)
     assert refused.status == 403

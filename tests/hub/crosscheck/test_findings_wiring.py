@@ -32,6 +32,7 @@ from protocol.entries import (
     ProblemClosure,
     encode_entry,
 )
+from tests.hub.crosscheck.signing import origins_at
 from tests.hub.crosscheck.wiring import (
     ADMIN,
     SOURCE,
@@ -118,8 +119,9 @@ def test_an_answer_from_the_town_is_kept_and_accepted(checked: tuple[HubContext,
     send_problems(hub)
     target = next(iter(findings(hub)))
     with hub.store.write() as session:
-        counts = receive_answers(hub, session, [_answer(target, AnswerReason.PERSON_MOVED)],
-                                 sender=NODE)  # fmt: skip
+        answer = _answer(target, AnswerReason.PERSON_MOVED)
+        counts = receive_answers(hub, session, [answer], sender=NODE,
+                                 origins=origins_at(NODE, [answer]))  # fmt: skip
     assert (counts.applied, counts.ignored, counts.relay) == (1, 0, 0)
     row = findings(hub)[target]
     assert (row.state, row.answer_reason, row.answer_note) == ("answered", "person_moved",
@@ -142,16 +144,20 @@ def test_answers_from_elsewhere_are_ignored_and_unknown_ones_go_up(
     target = next(iter(findings(hub)))
     unknown = "ab" * 16
     with hub.store.write() as session:
-        counts = receive_answers(hub, session, [_answer(target)], sender="370102002-01")
-        relayed = receive_answers(hub, session, [_answer(unknown)], sender=NODE)
+        elsewhere = "370102002-01"
+        counts = receive_answers(hub, session, [_answer(target)], sender=elsewhere,
+                                 origins=origins_at(elsewhere, [_answer(target)]))  # fmt: skip
+        relayed = receive_answers(hub, session, [_answer(unknown)], sender=NODE,
+                                  origins=origins_at(NODE, [_answer(unknown)], 2))  # fmt: skip
     assert (counts.applied, counts.ignored) == (0, 1)
     assert relayed.relay == 1
     assert findings(hub)[target].state == "open"
     with hub.store.read() as session:
         outcomes = dict(session.execute(sa.select(AnswerRow.finding_id, AnswerRow.outcome)).all())
-        [(_row_id, entry)] = answers_for_parent(session)
+        [waiting] = answers_for_parent(session)
     assert outcomes == {target: "ignored", unknown: "relay"}
-    assert entry.finding_id == unknown
+    assert waiting.answer.finding_id == unknown
+    assert waiting.origin == origins_at(NODE, [_answer(unknown)], 2)[0]  # it goes up with it
 
 
 def test_a_rejected_answer_reopens_and_goes_down_again_with_the_reason(
@@ -161,7 +167,8 @@ def test_a_rejected_answer_reopens_and_goes_down_again_with_the_reason(
     send_problems(hub)
     target = next(iter(findings(hub)))
     with hub.store.write() as session:
-        receive_answers(hub, session, [_answer(target)], sender=NODE)
+        receive_answers(hub, session, [_answer(target)], sender=NODE,
+                        origins=origins_at(NODE, [_answer(target)]))  # fmt: skip
     status = reject_answer(hub, target, by=ADMIN, reason="户籍登记无误，请核实")
     assert (status.state.value, status.rejection) == ("open", "户籍登记无误，请核实")
     assert send_problems(hub).sent == 1
@@ -178,7 +185,8 @@ def test_a_finding_closed_after_it_went_down_sends_its_closure_once(
     assert (send_problems(hub).sent, send_problems(hub).closures) == (4, 0)
     withdraw(hub, withdrawn, by=ADMIN)
     with hub.store.write() as session:
-        receive_answers(hub, session, [_answer(answered)], sender=NODE)
+        receive_answers(hub, session, [_answer(answered)], sender=NODE,
+                        origins=origins_at(NODE, [_answer(answered)]))  # fmt: skip
     accept_answer(hub, answered, by=ADMIN)
     summary = send_problems(hub, by=ADMIN)
     assert (summary.sent, summary.closures, summary.bundles) == (0, 2, ((NODE, 1),))

@@ -20,6 +20,7 @@ from protocol.entries import (
     ProblemAnswer,
     ProblemClosure,
 )
+from tests.hub.crosscheck.signing import origins_at
 from tests.pki import NOW
 
 CITY = "370100"
@@ -80,10 +81,12 @@ def test_a_problem_from_above_is_listed_open_and_routed_to_the_town(hub: HubCont
 def test_an_answer_from_the_town_marks_it_answered_and_still_goes_up(hub: HubContext) -> None:
     _mirror(hub, _problem())
     with hub.store.write() as session:
-        elsewhere = receive_answers(hub, session, [_answer()], sender="370102002-01")
+        elsewhere = receive_answers(hub, session, [_answer()], sender="370102002-01",
+                                    origins=origins_at("370102002-01", [_answer()]))  # fmt: skip
     assert (elsewhere.relay, _row(hub).state) == (1, "open")  # not from where it was sent
     with hub.store.write() as session:
-        counts = receive_answers(hub, session, [_answer()], sender="370102001-01")
+        counts = receive_answers(hub, session, [_answer()], sender="370102001-01",
+                                 origins=origins_at("370102001-01", [_answer()]))  # fmt: skip
     assert counts.relay == 1
     row = _row(hub)
     assert (row.state, row.answer_reason) == ("answered", "register_wrong")

@@ -14,9 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from protocol.bundle import BundleKind
-from protocol.entries import Manifest, encode_entry
+from protocol.entries import (
+    AnswerOrigin,
+    AnswerReason,
+    Manifest,
+    ProblemAnswer,
+    encode_entry,
+    entry_bytes,
+)
 from protocol.ops import Op
-from protocol.trust import Certificate, Role, authorise, issue_certificate
+from protocol.trust import Certificate, Role, answer_digest, authorise, issue_certificate
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.federation.uptree import UpTree
 from tests.pki import NOW, YEAR, Party, seal, seeded_key, serial_for
@@ -81,14 +88,17 @@ class Forge:
         seq: int = 1,
         prev: str | None = None,
         header_auth: bool = True,
+        origins: Sequence[AnswerOrigin] = (),
+        answers: Sequence[ProblemAnswer] = (),
     ) -> tuple[bytes, str]:
         """Seal a package: ``before``, certificates, manifests, the package's own manifest
-        (over ``own_ops``, default the ops' ids), the ops, ``extra``."""
+        (over ``own_ops``, default the ops' ids), the ops, ``extra``, the answer origins
+        and the answers (which the package's authorisation covers)."""
         op_ids = list(own_ops) if own_ops is not None else [op.op_id for op in ops]
         batch = hashlib.blake2b(repr((seq, op_ids)).encode(), digest_size=16).hexdigest()
         auth = authorise(
             key=self.key, by=self.auto, batch_id=batch, origin=self.site, op_ids=op_ids,
-            signed_at=NOW,
+            signed_at=NOW, answers=[entry_bytes(answer) for answer in answers],
         )  # fmt: skip
         own = Manifest(batch_id=batch, origin=self.site, op_ids=tuple(op_ids), auth=auth)
         entries = [
@@ -98,6 +108,8 @@ class Forge:
             encode_entry(own),
             *(encode_entry(op) for op in ops),
             *extra,
+            *(encode_entry(origin) for origin in origins),
+            *(encode_entry(answer) for answer in answers),
         ]
         data, sealed = seal(
             entries,
@@ -110,6 +122,28 @@ class Forge:
             auth=auth.to_dict() if header_auth else None,
         )
         return data, sealed.bundle_hash
+
+    def answers_signed(
+        self, answers: Sequence[ProblemAnswer], *, node: str = "370102001-01", key: Any = None
+    ) -> AnswerOrigin:
+        """The origin of ``answers`` given in one batch at ``node``, signed by the town's
+        approver (with ``key``, if given, instead of theirs)."""
+        encoded = [entry_bytes(answer) for answer in answers]
+        approver = self.pki["approver"]
+        auth = authorise(
+            key=key or approver.keys.signing, by=approver.subject,
+            batch_id=hashlib.blake2b(b"".join(encoded), digest_size=16).hexdigest(),
+            origin=node, op_ids=[], signed_at=NOW, answers=encoded,
+        )  # fmt: skip
+        return AnswerOrigin(auth=auth, digests=tuple(map(answer_digest, encoded)))
+
+
+def answer(note: str = "户籍已迁往历城区", finding: str = "ab" * 16) -> ProblemAnswer:
+    """A collector's answer to a finding the province made (the city passes it on)."""
+    return ProblemAnswer(
+        finding_id=finding, reason=AnswerReason.PERSON_MOVED, note=note,
+        by="370102001/zhang.wei", at=NOW,
+    )  # fmt: skip
 
 
 # --- the assets ---------------------------------------------------------------------
@@ -192,3 +226,37 @@ def op_skipping_a_hub(tree: UpTree) -> tuple[bytes, Op]:
     forge = Forge(tree, sender="city", to="province")
     ops = forge.creates(2, salt="skipping")
     return forge.package(manifests=[forge.node_batch(ops)], ops=ops)[0], ops[0]
+
+
+def answers_honest(forge: Forge) -> bytes:
+    """Two answers of one town batch and one of another, passed up with their origins
+    (the control)."""
+    first, second, third = answer(), answer("登记有误", "cd" * 16), answer("已去世", "ef" * 16)
+    origins = [forge.answers_signed([first, second]), forge.answers_signed([third])]
+    return forge.package(origins=origins, answers=[first, second, third])[0]
+
+
+def answer_without_origin(forge: Forge) -> bytes:
+    """The district administrator writes an answer no town approver signed."""
+    return forge.package(answers=[answer()])[0]
+
+
+def answer_changed_after_signing(forge: Forge) -> bytes:
+    """The district passes an answer up with another note than the one the town signed."""
+    origin = forge.answers_signed([answer("户籍已迁往历城区")])
+    return forge.package(origins=[origin], answers=[answer("户籍已迁往外省")])[0]
+
+
+def answer_signed_for_another_district(forge: Forge) -> bytes:
+    """The origin names a node of another district, outside the sender's jurisdiction."""
+    given = answer()
+    origin = forge.answers_signed([given], node="370103001-01")
+    return forge.package(origins=[origin], answers=[given])[0]
+
+
+def answer_signed_with_an_uncertified_key(forge: Forge) -> bytes:
+    """The origin claims the town's approver, signed with a key they hold no certificate
+    for."""
+    given = answer()
+    origin = forge.answers_signed([given], key=seeded_key("mallory"))
+    return forge.package(origins=[origin], answers=[given])[0]
