@@ -37,6 +37,7 @@ from typing import Final
 
 import msgpack
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
@@ -167,16 +168,18 @@ def receive_answers(
 
 
 def _keep_origin(session: Session, origin: AnswerOrigin) -> int:
-    """The row of ``origin``, added if this hub has not seen it yet."""
+    """The row of ``origin``, added if this hub has not seen it yet.
+
+    Inserted with ``ON CONFLICT DO NOTHING``: two hub processes sharing a store may
+    take in the same origin at once, and neither must fail its bundle for it.
+    """
     encoded = entry_bytes(origin)
     key = hashlib.blake2b(encoded, digest_size=32).hexdigest()
-    found = session.scalar(sa.select(AnswerOriginRow.id).where(AnswerOriginRow.key == key))
-    if found is not None:
-        return found
-    row = AnswerOriginRow(key=key, entry=encoded)
-    session.add(row)
-    session.flush()
-    return row.id
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(AnswerOriginRow).values(key=key, entry=encoded).on_conflict_do_nothing())
+    return session.execute(
+        sa.select(AnswerOriginRow.id).where(AnswerOriginRow.key == key)
+    ).scalar_one()
 
 
 @dataclass(frozen=True, slots=True)

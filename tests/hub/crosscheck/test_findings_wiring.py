@@ -22,7 +22,7 @@ from hub.crosscheck.fixloop import accept_answer, recheck_findings, reject_answe
 from hub.crosscheck.service import import_file, run_check, saved_mapping
 from hub.errors import NotFoundError
 from hub.review import approve
-from hub.store.crosscheck_models import AnswerRow, DatasetRow, FindingRow
+from hub.store.crosscheck_models import AnswerOriginRow, AnswerRow, DatasetRow, FindingRow
 from hub.store.models import AuditRow, BundleRow, RecordRow
 from protocol.entries import (
     AnswerReason,
@@ -376,3 +376,18 @@ def test_a_bad_answer_fails_its_bundle_and_changes_nothing(
         assert reason in (row.reason or "")
         assert session.scalar(sa.select(sa.func.count()).select_from(AnswerRow)) == 0
     assert findings(hub)[target].state == "open"
+
+
+def test_an_origin_taken_in_twice_is_kept_once(checked: tuple[HubContext, object]) -> None:
+    hub, _register = checked
+    answer = _answer("ab" * 16)
+    for _ in range(2):  # the same batch's origin again (as two hub processes might)
+        with hub.store.write() as session:
+            receive_answers(hub, session, [answer], sender=NODE,
+                            origins=origins_at(NODE, [answer]))  # fmt: skip
+    with hub.store.read() as session:
+        kept = session.scalars(sa.select(AnswerRow.origin_id)).all()
+        origins = session.scalars(sa.select(AnswerOriginRow.id)).all()
+    assert len(kept) == 2
+    assert len(origins) == 1
+    assert set(kept) == set(origins)
