@@ -166,7 +166,7 @@ async def run_demo(
     world: World | None = None
     say(f"Muster demo in {layout.root}: a province on 127.0.0.1 (logs in {layout.logs})")
     try:
-        with CommandRunner(layout) as runner:
+        async with CommandRunner(layout) as runner:
             launcher = Launcher(
                 province,
                 layout,
