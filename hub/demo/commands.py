@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import shlex
 import sys
 import threading
@@ -29,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from hub.demo.errors import DemoProcessError
 from hub.demo.layout import DemoLayout
@@ -79,6 +80,7 @@ class CommandRunner:
         self._closed = False
         self._stdout: _ThreadRoutedStream | None = None
         self._stderr: _ThreadRoutedStream | None = None
+        self._handlers: list[logging.StreamHandler[Any]] = []
         #: Commands started (each in ``commands.log``), and commands that ended.
         self.started = 0
         self.count = 0
@@ -86,6 +88,14 @@ class CommandRunner:
     async def __aenter__(self) -> CommandRunner:
         self._stdout = _ThreadRoutedStream(sys.stdout)
         self._stderr = _ThreadRoutedStream(sys.stderr)
+        # A command's log lines too: ``main`` set the logging up on the real stderr.
+        self._handlers = [
+            h
+            for h in logging.getLogger().handlers
+            if type(h) is logging.StreamHandler and h.stream is sys.stderr
+        ]
+        for handler in self._handlers:
+            handler.setStream(self._stderr)
         sys.stdout, sys.stderr = self._stdout, self._stderr
         return self
 
@@ -106,6 +116,8 @@ class CommandRunner:
         finally:
             if self._stdout is not None and self._stderr is not None:
                 sys.stdout, sys.stderr = self._stdout._fallback, self._stderr._fallback
+                for handler in self._handlers:
+                    handler.setStream(self._stderr._fallback)
             self._stdout = self._stderr = None
             self._worker.shutdown(wait=False)
 

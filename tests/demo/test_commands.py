@@ -7,6 +7,7 @@ the test lets it go, so what runs after a cancellation is seen, not timed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -103,3 +104,24 @@ async def test_leaving_waits_for_the_running_command_and_keeps_its_output_in_its
     assert await first == "first: done\n"
     assert "first: done" not in capsys.readouterr().out
     assert layout.log("a").read_text("utf-8").endswith("$ muster first\nfirst: done\n")
+
+
+async def test_a_command_s_log_lines_go_to_its_log_not_to_the_terminal(
+    layout: DemoLayout, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def warns(argv: Sequence[str]) -> int:
+        logging.getLogger("muster.test").warning("hub unreachable, retrying")
+        return 0
+
+    monkeypatch.setattr(commands, "main", warns)
+    # What ``main``'s logging.basicConfig made in the demo's own process.
+    handler = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(handler)
+    try:
+        async with CommandRunner(layout) as runner:
+            await runner.run(["enroll"], log_name="a")
+        logging.getLogger("muster.test").warning("the demo's own")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert capsys.readouterr().err == "the demo's own\n"
+    assert "hub unreachable, retrying" in layout.log("a").read_text("utf-8")
