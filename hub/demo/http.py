@@ -97,13 +97,26 @@ async def wait_until_up(
 
 
 class _Person:
-    """One person's HTTP client: their own cookies, closed when they leave."""
+    """One person's HTTP client: their own cookies, closed when they leave (also when
+    logging in fails or is cancelled, so no session is left open)."""
 
     def __init__(self, base_url: str, login: str, password: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.login, self._password = login, password
         self._session: aiohttp.ClientSession | None = None
         self._csrf = ""
+
+    async def __aenter__(self) -> Self:
+        self._session = _session()
+        try:
+            await self._log_in()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _log_in(self) -> None:
+        raise NotImplementedError
 
     async def __aexit__(
         self,
@@ -119,13 +132,11 @@ class _Person:
 class HubAdmin(_Person):
     """A hub administrator's session on the admin JSON API (an async context manager)."""
 
-    async def __aenter__(self) -> Self:
-        self._session = _session()
+    async def _log_in(self) -> None:
         answer = await self._request(
             "POST", "/api/v1/admin/login", {"login": self.login, "password": self._password}
         )
         self._csrf = str(answer["csrf_token"])
-        return self
 
     async def _request(self, method: str, path: str, body: object = None) -> Any:
         assert self._session is not None
@@ -175,8 +186,7 @@ class Answer:
 class NodeUi(_Person):
     """One person in a browser on a node's UI (an async context manager: logs in)."""
 
-    async def __aenter__(self) -> Self:
-        self._session = _session()
+    async def _log_in(self) -> None:
         page = await self.page("/login")
         form = next(f for f in parse_forms(page) if f.get("password") is not None)
         fields = form.with_values({"login": self.login, "password": self._password})
@@ -186,7 +196,6 @@ class NodeUi(_Person):
         home = await self.page("/")
         tokens = [f.get("csrf_token") for f in parse_forms(home)]
         self._csrf = next((t for t in tokens if t), "")
-        return self
 
     async def page(self, path: str) -> str:
         """GET a page (following redirects).

@@ -14,6 +14,7 @@ import asyncio
 import atexit
 import json
 import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -135,14 +136,24 @@ def _keep_message(launcher: Launcher, layout: DemoLayout) -> list[str]:
     return lines
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 async def run_demo(
     layout: DemoLayout,
     options: DemoOptions,
     *,
     say: Callable[[str], None] = print,
+    warn: Callable[[str], None] = _stderr,
     scenario: Scenario[World] | None = None,
 ) -> int:
     """Run the demo in ``layout``'s directory; return the exit status (0: every check held).
+
+    Ctrl-C (SIGINT) or SIGTERM stops it at once: no further set-up command or step
+    starts, every process is stopped, ``warn`` is told in one line what was interrupted,
+    and the status is 130 (143 for SIGTERM). A second one kills the processes outright.
+    Cancelling the task stops it the same way but raises ``CancelledError``.
 
     Raises:
         DemoDirError, DemoBusyError: the directory cannot be used.
@@ -155,18 +166,43 @@ async def run_demo(
     plan = _plan(province, options, today)
     towns = tuple(s for s in province.nodes if s.ident.endswith("-01"))
     supervisor = Supervisor(layout, die_with_parent=not options.keep)
-    # The last resort, should the event loop itself be torn down (a second Ctrl-C).
+    runner = CommandRunner(layout)
+    # The last resort, should the event loop itself be torn down.
     atexit.register(supervisor.kill_all_now)
     detail = layout.log("demo").open("a", encoding="utf-8")
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    if task is not None:
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    doing = "before the first step"
+    # The first SIGINT or SIGTERM, and how many set-up commands had started by then.
+    signals: list[signal.Signals] = []
+    ran: list[int] = []
+
+    def stop(signum: signal.Signals) -> None:
+        if signals:  # the second: no grace any more
+            supervisor.kill_all_now()
+            return
+        signals.append(signum)
+        # Closed now, before the cancellation reaches the tasks waiting for their commands.
+        # The processes are stopped once the command already running has ended: it may
+        # be talking to one of them (killed under it, it would retry for seconds).
+        ran.append(runner.close())
+        if task is not None:
+            task.cancel()
+
+    def begin(step: str) -> None:
+        nonlocal doing
+        doing = step
+        print(f"{step} starts", file=detail, flush=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
     kept = False
+    interrupted = False
+    processes = 0
     world: World | None = None
     say(f"Muster demo in {layout.root}: a province on 127.0.0.1 (logs in {layout.logs})")
     try:
-        with CommandRunner(layout) as runner:
+        async with runner:
             launcher = Launcher(
                 province,
                 layout,
@@ -187,7 +223,7 @@ async def run_demo(
                 started=started,
             )
             roles(world)
-            await (scenario or default_scenario()).run(world, say=say)
+            await (scenario or default_scenario()).run(world, say=say, begin=begin)
             world.save_ledger()
             if world.summary_lines:
                 say("")
@@ -199,6 +235,20 @@ async def run_demo(
                 supervisor.detach()
                 atexit.unregister(supervisor.kill_all_now)
                 kept = True
+    except asyncio.CancelledError:
+        how = signals[0].name if signals else "cancelled"
+        commands = ran[0] if ran else runner.close()
+        print(
+            f"interrupted ({how}) during {doing} after {commands} set-up commands; "
+            "no further command or step started",
+            file=detail,
+            flush=True,
+        )
+        if not signals:
+            raise
+        interrupted = True
+        if task is not None:
+            task.uncancel()
     except MusterError:
         say(f"The demo stopped; the processes' logs are in {layout.logs}")
         raise
@@ -206,13 +256,22 @@ async def run_demo(
         if world is not None:
             world.save_ledger()
         if not kept:
+            processes = len(supervisor.names)
             try:
                 await supervisor.stop_all()
             finally:
                 supervisor.kill_all_now()
                 atexit.unregister(supervisor.kill_all_now)
-        loop.remove_signal_handler(signal.SIGTERM)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
         detail.close()
+    if interrupted:
+        word = "interrupted" if signals[0] == signal.SIGINT else "terminated"
+        warn(
+            f"muster: {word} during {doing}: nothing further was started, and the "
+            f"{processes} processes the demo had started are stopped (logs in {layout.logs})"
+        )
+        return 128 + signals[0]
     left = [pid for pid in layout.recorded_pids() if pid_alive(pid)] if not kept else []
     if left:
         say(f"warning: {len(left)} processes were still running and were killed")

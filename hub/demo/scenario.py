@@ -101,8 +101,15 @@ class Scenario(Generic[W]):
             )
         )
 
-    async def run(self, world: W, *, say: Callable[[str], None]) -> tuple[StepRecord, ...]:
-        """Run every step, printing one line each.
+    async def run(
+        self,
+        world: W,
+        *,
+        say: Callable[[str], None],
+        begin: Callable[[str], None] = lambda _: None,
+    ) -> tuple[StepRecord, ...]:
+        """Run every step, printing one line each; ``begin`` is told which step starts
+        (``step 3/16 (approvers authorise)``) before it does.
 
         Raises:
             DemoCheckError: a step's check failed (``step`` names it); later steps do not run.
@@ -113,6 +120,7 @@ class Scenario(Generic[W]):
         ran: list[StepRecord] = []
         for number, step in enumerate(self.steps, 1):
             head = f"[{number:>2}/{count}] {step.title:<{width}}"
+            begin(f"step {number}/{count} ({step.title})")
             started = time.monotonic()
             try:
                 outcome = await step.action(world)

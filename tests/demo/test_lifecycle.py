@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -84,6 +85,50 @@ async def test_a_cancelled_demo_stops_every_process(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert all_dead(sleepers.pids)
+    assert layout.log("demo").read_text("utf-8").splitlines()[-1] == (
+        "interrupted (cancelled) during step 2/2 (wait) after 0 set-up commands; "
+        "no further command or step started"
+    )
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+async def test_a_signal_stops_the_demo_before_its_next_step_and_says_where(
+    tmp_path: Path, signum: signal.Signals, status: int, word: str
+) -> None:
+    layout, sleepers = DemoLayout(tmp_path / "run"), Sleepers()
+    lines, warned, later = list[str](), list[str](), list[str]()
+
+    async def interrupt(world: World) -> Outcome:
+        os.kill(os.getpid(), signum)
+        await asyncio.sleep(300)
+        return done("never")
+
+    async def after(world: World) -> Outcome:
+        later.append("ran")
+        return done("ran")
+
+    scenario = _scenario(("start", sleepers.start), ("interrupt", interrupt), ("after", after))
+    # Should the demo not take the signal, this test fails instead of the whole session.
+    previous = signal.signal(signum, lambda *_: pytest.fail(f"the demo did not take {signum}"))
+    try:
+        status_seen = await run_demo(
+            layout, DemoOptions(per_town=3), say=lines.append, warn=warned.append, scenario=scenario
+        )
+    finally:
+        signal.signal(signum, previous)
+    assert status_seen == status
+    assert later == []
+    assert all_dead(sleepers.pids)
+    assert warned == [
+        f"muster: {word} during step 2/3 (interrupt): nothing further was started, and the 2 "
+        f"processes the demo had started are stopped (logs in {layout.logs})"
+    ]
+    # The first step's line, and no line of the interrupted step or of any after it.
+    assert len(lines) == 2, lines
+    assert lines[1].split()[:5] == ["[", "1/3]", "start", "2", "processes"], lines
 
 
 async def test_keep_leaves_the_processes_running_until_stop(tmp_path: Path) -> None:
@@ -116,9 +161,11 @@ def test_too_few_records_per_town_is_a_usage_error(
 
 
 @pytest.mark.slow
-def test_ctrl_c_while_the_province_comes_up_leaves_no_process(tmp_path: Path) -> None:
+def test_ctrl_c_while_the_province_comes_up_stops_at_once_and_says_where(tmp_path: Path) -> None:
+    """Ctrl-C while set-up commands wait their turn: none of them starts after it, every
+    process ends, and the demo says in one line what it interrupted (status 130)."""
     layout = DemoLayout(tmp_path / "run")
-    demo = start_demo(layout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    demo = start_demo(layout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: set[int] = set()
     try:
         deadline = time.monotonic() + 300
@@ -127,11 +174,40 @@ def test_ctrl_c_while_the_province_comes_up_leaves_no_process(tmp_path: Path) ->
             time.sleep(0.2)
         assert len(seen) >= 3, "the demo never started three processes"
         demo.send_signal(signal.SIGINT)
-        _, err = demo.communicate(timeout=120)
+        out, err = demo.communicate(timeout=120)
     finally:
         if demo.poll() is None:
             demo.kill()
             demo.communicate()
     assert demo.returncode == 130, err[-2000:]
-    assert "muster: interrupted" in err
+    # One line on stderr, no traceback.
+    lines = err.splitlines()
+    assert len(lines) == 1, err[-2000:]
+    stopped = re.fullmatch(
+        r"muster: interrupted during step 1/16 \(set up the province\): nothing further was "
+        r"started, and the (\d+) processes the demo had started are stopped "
+        rf"\(logs in {re.escape(str(layout.logs))}\)",
+        lines[0],
+    )
+    assert stopped, lines[0]
+    assert int(stopped[1]) >= 3
+    # Nothing after the first line: no set-up command's output reached the terminal.
+    assert out.splitlines() == [
+        f"Muster demo in {layout.root}: a province on 127.0.0.1 (logs in {layout.logs})"
+    ]
+    # The demo's log says how many commands had started when the interrupt came, and the
+    # transcript (a command's line is written as it starts) holds no more than those.
+    said = [
+        line
+        for line in layout.log("demo").read_text("utf-8").splitlines()
+        if line.startswith("interrupted")
+    ]
+    assert len(said) == 1, said
+    found = re.fullmatch(
+        r"interrupted \(SIGINT\) during step 1/16 \(set up the province\) after (\d+) "
+        r"set-up commands; no further command or step started",
+        said[0],
+    )
+    assert found, said[0]
+    assert len(layout.commands_log.read_text("utf-8").splitlines()) == int(found[1])
     assert all_dead(sorted(seen | set(layout.recorded_pids())))

@@ -40,13 +40,6 @@ def _group(pgid: int) -> list[int]:
     return found
 
 
-@pytest.fixture
-def layout(tmp_path: Path) -> DemoLayout:
-    made = DemoLayout(tmp_path / "demo-run")
-    made.prepare()
-    return made
-
-
 async def _members(pgid: int, count: int) -> list[int]:
     """The group's live processes once it has ``count`` (a slow machine forks slowly)."""
     deadline = time.monotonic() + 60

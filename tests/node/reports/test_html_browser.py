@@ -18,7 +18,7 @@ import pytest
 from node.reports import build_report, parse_period
 from node.reports.html import write_html
 from node.web.kit.security import CONTENT_SECURITY_POLICY
-from tests.fixtures.browser import screenshot, wait_for_count
+from tests.fixtures.browser import redrawn, screenshot, wait_for_count
 from tests.node.reports.data import TODAY, source
 
 pytestmark = pytest.mark.browser
@@ -84,10 +84,15 @@ def test_report_page_draws_every_chart_without_script_errors(
         assert box is not None
         assert box["width"] > 300
         assert box["height"] > 200
-    # hovering draws a tooltip; HTML tooltips would break the CSP
-    page.locator("#chart-progress canvas").first.hover()
-    page.wait_for_timeout(200)
+    # Hovering draws a tooltip (HTML tooltips would break the CSP). The categories chart
+    # shows its axis tooltip wherever the pointer is in the plot; the check waits until
+    # the tooltip is drawn, so an error it raises late is seen.
+    chart = page.locator("#chart-categories")
+    before = chart.screenshot()
+    chart.locator("canvas").first.hover()
+    drawn = redrawn(chart, before)
     assert problems == []
+    assert drawn, "hovering the categories chart drew no tooltip"
     screenshot(page, "report-html-zh")
 
 
