@@ -32,6 +32,13 @@ from protocol.trust.escrow import EscrowStatement, issue_escrow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
+#: The default certificates' validity: from a year before ``NOW`` to decades after it.
+#: Tests on the fixed ``NOW`` do not care how long it is; tests that run a hub or a
+#: node as a real process, or a server on the real clock, check these certificates
+#: against the day they run, which is not ``NOW``. A test about expiry takes the
+#: certificate's own ``not_after`` (or issues one with its own validity).
+VALID_FROM = NOW - YEAR
+VALID_UNTIL = NOW + 50 * YEAR
 
 
 def seeded_key(label: str) -> SigningKey:
@@ -51,7 +58,8 @@ class Party:
 
 @dataclass
 class Pki:
-    """Everyone in a three-level tree, with certificates valid around ``NOW``."""
+    """Everyone in a three-level tree, with certificates valid from ``VALID_FROM`` to
+    ``VALID_UNTIL``."""
 
     root: Party
     anchor: TrustAnchor
@@ -84,8 +92,8 @@ class Pki:
         role: Role,
         *,
         issuer: str | Party,
-        not_before: datetime = NOW - YEAR,
-        not_after: datetime = NOW + YEAR,
+        not_before: datetime = VALID_FROM,
+        not_after: datetime = VALID_UNTIL,
     ) -> Party:
         parent = issuer if isinstance(issuer, Party) else self.parties[issuer]
         keys = KeyPair(seeded_key(name + subject), self.ages.get(name) or AgeIdentity.generate())
