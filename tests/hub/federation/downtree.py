@@ -47,7 +47,7 @@ from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 from protocol.trust.escrow import EscrowStatement, issue_escrow
 from tests.hub.helpers import drain
 from tests.node.core.helpers import APPROVER, COLLECTOR, Clock, form_for
-from tests.pki import NOW, YEAR, Pki, seeded_key, serial_for
+from tests.pki import NOW, VALID_FROM, VALID_UNTIL, YEAR, Pki, seeded_key, serial_for
 
 PASSPHRASE = b"tree node passphrase"
 TODAY = date(2026, 11, 29)
@@ -235,8 +235,8 @@ def _certify(tree: Tree, request: EnrollmentRequest, district: str) -> Certifica
         role=request.role,
         sign_key=request.sign_key,
         age=request.age,
-        not_before=NOW - YEAR,
-        not_after=NOW + YEAR,
+        not_before=VALID_FROM,
+        not_after=VALID_UNTIL,
         name=request.name,
     )
 
