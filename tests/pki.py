@@ -70,19 +70,22 @@ class Pki:
     recovery: AgeIdentity = field(default_factory=AgeIdentity.generate)
 
     @classmethod
-    def build(cls, ages: dict[str, AgeIdentity] | None = None) -> Pki:
+    def build(
+        cls, ages: dict[str, AgeIdentity] | None = None, *, until: datetime = VALID_UNTIL
+    ) -> Pki:
+        """The tree, every certificate valid from ``VALID_FROM`` to ``until``."""
         ages = ages or {}
         root_age = ages.get("root") or AgeIdentity.generate()
         root = Party("370000/root", KeyPair(seeded_key("root"), root_age))
         pki = cls(root=root, anchor=TrustAnchor(root.keys.signing.public_key, "370000"), ages=ages)
-        pki.add("province", "370000", Role.HUB, issuer=root)
-        pki.add("city", "370100", Role.HUB, issuer="province")
-        pki.add("district", "370102", Role.HUB, issuer="city")
-        pki.add("node", "370102001-01", Role.NODE, issuer="district")
-        pki.add("approver", "370102001/li.na", Role.APPROVER, issuer="district")
-        pki.add("admin", "370102/wang.fang", Role.ADMIN, issuer="district")
-        pki.add("other_district", "370103", Role.HUB, issuer="city")
-        pki.add("other_node", "370103001-01", Role.NODE, issuer="other_district")
+        pki.add("province", "370000", Role.HUB, issuer=root, not_after=until)
+        pki.add("city", "370100", Role.HUB, issuer="province", not_after=until)
+        pki.add("district", "370102", Role.HUB, issuer="city", not_after=until)
+        pki.add("node", "370102001-01", Role.NODE, issuer="district", not_after=until)
+        pki.add("approver", "370102001/li.na", Role.APPROVER, issuer="district", not_after=until)
+        pki.add("admin", "370102/wang.fang", Role.ADMIN, issuer="district", not_after=until)
+        pki.add("other_district", "370103", Role.HUB, issuer="city", not_after=until)
+        pki.add("other_node", "370103001-01", Role.NODE, issuer="other_district", not_after=until)
         return pki
 
     def add(
