@@ -32,6 +32,13 @@ from protocol.trust.escrow import EscrowStatement, issue_escrow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
+#: The default certificates' validity: from a year before ``NOW`` to decades after it.
+#: Tests on the fixed ``NOW`` do not care how long it is; tests that run a hub or a
+#: node as a real process, or a server on the real clock, check these certificates
+#: against the day they run, which is not ``NOW``. A test about expiry takes the
+#: certificate's own ``not_after`` (or issues one with its own validity).
+VALID_FROM = NOW - YEAR
+VALID_UNTIL = NOW + 50 * YEAR
 
 
 def seeded_key(label: str) -> SigningKey:
@@ -51,7 +58,8 @@ class Party:
 
 @dataclass
 class Pki:
-    """Everyone in a three-level tree, with certificates valid around ``NOW``."""
+    """Everyone in a three-level tree, with certificates valid from ``VALID_FROM`` to
+    ``VALID_UNTIL``."""
 
     root: Party
     anchor: TrustAnchor
@@ -62,19 +70,22 @@ class Pki:
     recovery: AgeIdentity = field(default_factory=AgeIdentity.generate)
 
     @classmethod
-    def build(cls, ages: dict[str, AgeIdentity] | None = None) -> Pki:
+    def build(
+        cls, ages: dict[str, AgeIdentity] | None = None, *, until: datetime = VALID_UNTIL
+    ) -> Pki:
+        """The tree, every certificate valid from ``VALID_FROM`` to ``until``."""
         ages = ages or {}
         root_age = ages.get("root") or AgeIdentity.generate()
         root = Party("370000/root", KeyPair(seeded_key("root"), root_age))
         pki = cls(root=root, anchor=TrustAnchor(root.keys.signing.public_key, "370000"), ages=ages)
-        pki.add("province", "370000", Role.HUB, issuer=root)
-        pki.add("city", "370100", Role.HUB, issuer="province")
-        pki.add("district", "370102", Role.HUB, issuer="city")
-        pki.add("node", "370102001-01", Role.NODE, issuer="district")
-        pki.add("approver", "370102001/li.na", Role.APPROVER, issuer="district")
-        pki.add("admin", "370102/wang.fang", Role.ADMIN, issuer="district")
-        pki.add("other_district", "370103", Role.HUB, issuer="city")
-        pki.add("other_node", "370103001-01", Role.NODE, issuer="other_district")
+        pki.add("province", "370000", Role.HUB, issuer=root, not_after=until)
+        pki.add("city", "370100", Role.HUB, issuer="province", not_after=until)
+        pki.add("district", "370102", Role.HUB, issuer="city", not_after=until)
+        pki.add("node", "370102001-01", Role.NODE, issuer="district", not_after=until)
+        pki.add("approver", "370102001/li.na", Role.APPROVER, issuer="district", not_after=until)
+        pki.add("admin", "370102/wang.fang", Role.ADMIN, issuer="district", not_after=until)
+        pki.add("other_district", "370103", Role.HUB, issuer="city", not_after=until)
+        pki.add("other_node", "370103001-01", Role.NODE, issuer="other_district", not_after=until)
         return pki
 
     def add(
@@ -84,8 +95,8 @@ class Pki:
         role: Role,
         *,
         issuer: str | Party,
-        not_before: datetime = NOW - YEAR,
-        not_after: datetime = NOW + YEAR,
+        not_before: datetime = VALID_FROM,
+        not_after: datetime = VALID_UNTIL,
     ) -> Party:
         parent = issuer if isinstance(issuer, Party) else self.parties[issuer]
         keys = KeyPair(seeded_key(name + subject), self.ages.get(name) or AgeIdentity.generate())

@@ -27,7 +27,7 @@ from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 from tests.hub.datadir import PASSPHRASE, ROOT, context_for, make_data_dir, run_hub
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import drain, submit
-from tests.pki import NOW, YEAR, Pki, serial_for
+from tests.pki import VALID_FROM, VALID_UNTIL, Pki, serial_for
 
 
 def test_migrations_and_models_agree(hub: HubContext) -> None:
@@ -111,8 +111,8 @@ def test_a_hub_is_set_up_enrolled_fed_from_usb_and_audited_from_the_command_line
         role=Role.HUB,
         sign_key=request.sign_key,
         age=request.age,
-        not_before=NOW - YEAR,
-        not_after=NOW + YEAR,
+        not_before=VALID_FROM,
+        not_after=VALID_UNTIL,
         name="历下区",
     )
     answer = EnrollmentAnswer(certificates=(cert, city.cert, pki["province"].cert))

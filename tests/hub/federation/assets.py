@@ -26,7 +26,7 @@ from protocol.ops import Op
 from protocol.trust import Certificate, Role, answer_digest, authorise, issue_certificate
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.federation.uptree import UpTree
-from tests.pki import NOW, YEAR, Party, seal, seeded_key, serial_for
+from tests.pki import NOW, VALID_FROM, VALID_UNTIL, Party, seal, seeded_key, serial_for
 
 
 class Forge:
@@ -48,8 +48,8 @@ class Forge:
             role=Role.ADMIN,
             sign_key=self.key.public_key,
             age=None,
-            not_before=NOW - YEAR,
-            not_after=NOW + YEAR,
+            not_before=VALID_FROM,
+            not_after=VALID_UNTIL,
         )
         self.town = DeltaFactory(self.pki)
         #: What the parent must learn besides the sender's key: the town, and the

@@ -47,7 +47,7 @@ from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 from protocol.trust.escrow import EscrowStatement, issue_escrow
 from tests.hub.helpers import drain
 from tests.node.core.helpers import APPROVER, COLLECTOR, Clock, form_for
-from tests.pki import NOW, YEAR, Pki, seeded_key, serial_for
+from tests.pki import NOW, VALID_FROM, YEAR, Pki, seeded_key, serial_for
 
 PASSPHRASE = b"tree node passphrase"
 TODAY = date(2026, 11, 29)
@@ -85,11 +85,21 @@ BASELINE_HEADERS = (
 )
 
 
+#: The end of the tree's own certificates (see ``tree_pki``).
+TREE_UNTIL = NOW + YEAR
+
+
 def tree_pki() -> Pki:
-    """The test PKI plus the administrators the federation needs."""
-    pki = Pki.build()
-    pki.add("province_admin", PROVINCE_ADMIN, Role.ADMIN, issuer="province")
-    pki.add("city_admin", CITY_ADMIN, Role.ADMIN, issuer="city")
+    """The test PKI plus the administrators the federation needs.
+
+    Every party of the tree runs on the tree's clock, which starts at ``NOW``, so its
+    certificates need not outlast the real clock; they end a year after ``NOW``, before
+    those the tree's hubs issue (``NOW`` + certificate_days), so that a party certified
+    again (a rekey, a rotation) has the newest certificate, as in a deployment.
+    """
+    pki = Pki.build(until=TREE_UNTIL)
+    pki.add("province_admin", PROVINCE_ADMIN, Role.ADMIN, issuer="province", not_after=TREE_UNTIL)
+    pki.add("city_admin", CITY_ADMIN, Role.ADMIN, issuer="city", not_after=TREE_UNTIL)
     return pki
 
 
@@ -235,8 +245,8 @@ def _certify(tree: Tree, request: EnrollmentRequest, district: str) -> Certifica
         role=request.role,
         sign_key=request.sign_key,
         age=request.age,
-        not_before=NOW - YEAR,
-        not_after=NOW + YEAR,
+        not_before=VALID_FROM,
+        not_after=TREE_UNTIL,
         name=request.name,
     )
 

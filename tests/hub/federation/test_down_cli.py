@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,9 @@ def test_a_hub_rolls_its_keys_from_the_command_line(tmp_path: Path, pki: Pki) ->
     city = make_hub(
         tmp_path / "city", f"sqlite:///{tmp_path / 'city.db'}", pki, site="370100", party="city"
     )
+    # The hub process checks the new certificate on the real clock: the city certifies
+    # on it too (on NOW, the certificate would end NOW + certificate_days).
+    city = replace(city, now=lambda: datetime.now(UTC))
     info = submit_rotation(city, request)
     _state, answer, _reason = enrollment_status(city, info.id)
     assert answer is not None

@@ -26,7 +26,7 @@ from protocol.trust import Certificate, Role, TrustAnchor, authorise, issue_cert
 from protocol.trust.anchor import anchor_from_bytes
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.federation.upprocs import Procs, settings_for
-from tests.pki import NOW, YEAR, Party, Pki, seal, seeded_key
+from tests.pki import VALID_FROM, VALID_UNTIL, Party, Pki, seal, seeded_key
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def _town(procs: Procs, anchor: TrustAnchor) -> Pki:
                 serial=hashlib.blake2b(subject.encode(), digest_size=16).hexdigest(),
                 subject=subject, role=role, sign_key=party.keys.signing.public_key,
                 age=ctx.keys.age.recipient if role is Role.NODE else None,
-                not_before=NOW - YEAR, not_after=NOW + 10 * YEAR,
+                not_before=VALID_FROM, not_after=VALID_UNTIL,
             )  # fmt: skip
             pki.parties[name] = party
             issued.append(party.cert)

@@ -23,7 +23,7 @@ from protocol.trust import Role, issue_certificate
 from tests.hub.factory import record_id
 from tests.hub.federation.uptree import UpTree
 from tests.hub.helpers import drain, submit
-from tests.pki import NOW, YEAR, seeded_key, serial_for
+from tests.pki import VALID_FROM, VALID_UNTIL, seeded_key, serial_for
 
 CITY_ADMIN = "370100/qian.li"
 
@@ -108,7 +108,7 @@ def _city_admin(tree: UpTree) -> AdminSigner:
     cert = issue_certificate(
         issuer_key=tree.pki["city"].keys.signing, issuer="370100",
         serial=serial_for("qian.li 370100"), subject=CITY_ADMIN, role=Role.ADMIN,
-        sign_key=key.public_key, age=None, not_before=NOW - YEAR, not_after=NOW + YEAR,
+        sign_key=key.public_key, age=None, not_before=VALID_FROM, not_after=VALID_UNTIL,
     )  # fmt: skip
     with tree["city"].store.write() as session:
         install_certificates(session, [cert], source="issued")

@@ -27,7 +27,7 @@ from protocol.schema import Schema
 from protocol.trust import CertificateTrust, Role, TrustStore, issue_certificate
 from protocol.trust.anchor import anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
-from tests.pki import NOW, YEAR, Party, Pki, seal, serial_for
+from tests.pki import NOW, VALID_FROM, VALID_UNTIL, Party, Pki, seal, serial_for
 
 NODE_ID = "370102001-01"
 PASSPHRASE = b"node passphrase for tests"
@@ -126,8 +126,8 @@ def certify(pki: Pki, request_data: bytes, role: Role) -> bytes:
         role=role,
         sign_key=request.sign_key,
         age=request.age,
-        not_before=NOW - YEAR,
-        not_after=NOW + YEAR,
+        not_before=VALID_FROM,
+        not_after=VALID_UNTIL,
         name=request.name,
     )
     chain = [pki[n].cert for n in ("district", "city", "province")]

@@ -52,7 +52,11 @@ class Pair:
 
 @pytest.fixture
 async def pair(tmp_path: Path, pki: Pki, clock: Clock) -> AsyncIterator[Pair]:
-    hub = make_hub(tmp_path / "hub", f"sqlite:///{tmp_path / 'hub.db'}", pki, workers=0)
+    # The hub learns the node's certificate when the node enrols through its API below;
+    # it must not also hold the test PKI's certificate for the same node ID (other keys,
+    # and a later not_after, so the hub would seal down bundles to those keys).
+    chain = replace(pki, parties={n: p for n, p in pki.parties.items() if n != "node"})
+    hub = make_hub(tmp_path / "hub", f"sqlite:///{tmp_path / 'hub.db'}", chain, workers=0)
     server = TestServer(create_app(hub.config, context=hub))
     await server.start_server()
     node = make_node(tmp_path, pki, clock)
