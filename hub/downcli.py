@@ -182,7 +182,7 @@ def _revoke(args: argparse.Namespace) -> int:
                     CertificateRow.issuer == ctx.site,
                     CertificateRow.revoked_at.is_(None),
                 )
-                .order_by(CertificateRow.not_after.desc())
+                .order_by(CertificateRow.not_before.desc(), CertificateRow.not_after.desc())
             ).all()
         if not rows:
             raise InputError(f"no unrevoked certificate of {args.subject} issued by {ctx.site}")

@@ -31,7 +31,7 @@ from node.fsutil import atomic_writer
 from protocol.bundle import BundleKind, seal_bundle
 from protocol.entries import encode_entry
 from protocol.errors import TrustError
-from protocol.trust import Receipt, ReceiptStatus, Role
+from protocol.trust import Receipt, ReceiptStatus, Role, newest_certificate
 
 __all__ = ["acknowledge", "queue_down", "recipient_key"]
 
@@ -49,7 +49,7 @@ def recipient_key(ctx: HubContext, session: Session, subject: str) -> AgeRecipie
     ]
     if not certs:
         raise NotFoundError(f"no node or hub certificate for {subject}: cannot seal to it")
-    newest = max(certs, key=lambda c: c.not_after)
+    newest = newest_certificate(certs)
     assert newest.age is not None
     return newest.age
 

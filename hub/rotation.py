@@ -53,7 +53,7 @@ from node.fsutil import write_atomic
 from node.keyfiles import KeyDir, rotated_secrets
 from protocol.divisions import contains
 from protocol.errors import NameConstraintError
-from protocol.trust import Certificate, Role, issue_certificate
+from protocol.trust import Certificate, Role, issue_certificate, newest_certificate
 from protocol.trust.enrollment import EnrollmentAnswer, verify_answer
 from protocol.trust.rotation import (
     ROTATION_TYPE,
@@ -170,7 +170,7 @@ def begin_hub_rotation(
         ]
     if not own:
         raise NotEnrolledError(f"hub {ctx.site} holds no certificate for its key: enroll first")
-    current = max(own, key=lambda c: c.not_after)
+    current = newest_certificate(own)
     keys = KeyDir(ctx.config.keys_dir)
     old = open_keystore(keys.keystore.read_bytes(), passphrase)
     new = KeyPair.generate(secrets.token_bytes)

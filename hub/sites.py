@@ -39,6 +39,7 @@ from protocol.trust import (
     Role,
     issue_certificate,
     issue_revocation_list,
+    newest_certificate,
 )
 from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest
 
@@ -201,7 +202,7 @@ def enrollment_answer(ctx: HubContext, session: Session, cert: Certificate) -> E
     ]
     chain: tuple[Certificate, ...] = ()
     if own:
-        newest = max(own, key=lambda c: c.not_after)
+        newest = newest_certificate(own)
         chain = store.validate(newest, ctx.now())
     crls = tuple(
         RevocationList.from_bytes(text)

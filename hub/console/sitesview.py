@@ -158,7 +158,7 @@ def _own(ctx: HubContext) -> tuple[OwnCertificate, ...]:
         rows = session.scalars(
             sa.select(CertificateRow)
             .where(CertificateRow.subject == ctx.site, CertificateRow.role == "hub")
-            .order_by(CertificateRow.not_after.desc())
+            .order_by(CertificateRow.not_before.desc(), CertificateRow.not_after.desc())
         ).all()
         return tuple(
             OwnCertificate(

@@ -19,7 +19,7 @@ from hub.store.models import StreamRow
 from hub.streams import lock_stream
 from node.errors import NotEnrolledError
 from node.services.streams import StreamSender
-from protocol.trust import Role
+from protocol.trust import Role, newest_certificate
 
 __all__ = ["parent_of", "require_parent", "up_dir", "up_position", "up_stream"]
 
@@ -35,7 +35,7 @@ def parent_of(ctx: HubContext, session: Session) -> str | None:
     ]
     if not own:
         return None
-    issuer = max(own, key=lambda c: c.not_after).issuer
+    issuer = newest_certificate(own).issuer
     return None if issuer == store.anchor.subject else issuer
 
 
@@ -71,7 +71,7 @@ def up_stream(ctx: HubContext, session: Session, parent: str) -> StreamSender:
     ]
     if not certs:
         raise NotEnrolledError(f"no certificate of the parent hub {parent} is installed")
-    newest = max(certs, key=lambda c: c.not_after)
+    newest = newest_certificate(certs)
     assert newest.age is not None
     escrow = escrow_recipients(ctx, session)
     return StreamSender(

@@ -65,7 +65,7 @@ def hub_status(config: HubConfig, store: Store) -> HubStatus:
         own = session.scalars(
             sa.select(CertificateRow)
             .where(CertificateRow.subject == site, CertificateRow.role == Role.HUB.value)
-            .order_by(CertificateRow.not_after.desc())
+            .order_by(CertificateRow.not_before.desc(), CertificateRow.not_after.desc())
             .limit(1)
         ).first()
         parent = own.issuer if own is not None and "/" not in own.issuer else None

@@ -52,8 +52,7 @@ from protocol.bundle import BundleKind, BundleLimits
 from protocol.entries import Blob, Manifest, encode_entry, entry_bytes
 from protocol.ops import STATUS_FIELD, Op
 from protocol.stream import StreamPosition
-from protocol.trust import Role, TrustStore, authorise
-from protocol.trust.certificate import Certificate
+from protocol.trust import Role, TrustStore, authorise, newest_certificate
 from protocol.trust.statement import canonical_json
 
 __all__ = ["authorise_batches", "outbox_items", "pending_changes", "return_to_collector"]
@@ -204,7 +203,7 @@ def upward_stream(
     certs = [c for c in trust.certificates_of(parent) if c.role is Role.HUB and c.age]
     if not certs:
         raise NotEnrolledError(f"no certificate of the parent hub {parent} is installed")
-    newest: Certificate = max(certs, key=lambda c: c.not_after)
+    newest = newest_certificate(certs)
     assert newest.age is not None
     recipients = (newest.age, *escrow_recipients(ctx, session))
     return StreamSender(

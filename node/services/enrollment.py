@@ -44,7 +44,7 @@ from node.services.values import AccountRole, EnrollmentState
 from node.store import STORE_KEY_BYTES, migrate, open_engine, transaction
 from node.store.models import CertificateRow, NodeStateRow
 from protocol.divisions import contains
-from protocol.trust import Certificate, Role, TrustAnchor, TrustStore
+from protocol.trust import Certificate, Role, TrustAnchor, TrustStore, newest_certificate
 from protocol.trust.anchor import anchor_from_bytes, anchor_to_bytes
 from protocol.trust.enrollment import EnrollmentAnswer, make_enrollment_request, verify_answer
 
@@ -219,7 +219,7 @@ def enrollment_state(ctx: NodeContext) -> EnrollmentState:
             for c in (Certificate.from_bytes(d) for d in rows)
             if c.sign_key == ctx.keys.signing.public_key
         ]
-    newest = max(mine, key=lambda c: (c.not_after, c.not_before)) if mine else None
+    newest = newest_certificate(mine) if mine else None
     request = ctx.config.data_dir / REQUEST_FILE
     return EnrollmentState(
         enrolled=state.parent_id is not None,

@@ -11,7 +11,13 @@ from protocol.trust.authorisation import (
     verify_answers,
     verify_authorisation,
 )
-from protocol.trust.certificate import Certificate, Role, issue_certificate, site_of
+from protocol.trust.certificate import (
+    Certificate,
+    Role,
+    issue_certificate,
+    newest_certificate,
+    site_of,
+)
 from protocol.trust.receipt import Receipt, ReceiptStatus, issue_receipt
 from protocol.trust.revocation import (
     RevocationList,
@@ -42,6 +48,7 @@ __all__ = [
     "issue_receipt",
     "issue_revocation_list",
     "manifest_hash",
+    "newest_certificate",
     "site_of",
     "verify_answers",
     "verify_authorisation",

@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -28,7 +28,14 @@ from protocol.trust.statement import (
     verify_body,
 )
 
-__all__ = ["CERTIFICATE_TYPE", "Certificate", "Role", "issue_certificate", "site_of"]
+__all__ = [
+    "CERTIFICATE_TYPE",
+    "Certificate",
+    "Role",
+    "issue_certificate",
+    "newest_certificate",
+    "site_of",
+]
 
 CERTIFICATE_TYPE: Final = "muster-certificate"
 _SERIAL: Final = re.compile(r"[0-9a-f]{32}")
@@ -225,3 +232,17 @@ def issue_certificate(
     )
     signature = sign_body(TAG_CERTIFICATE, unsigned.body(), issuer_key)
     return dataclasses.replace(unsigned, signature=signature)
+
+
+def newest_certificate(certs: Iterable[Certificate]) -> Certificate:
+    """The most recently issued of ``certs`` (the latest ``not_before``; then the latest
+    ``not_after``): a party's current certificate, the one to seal to.
+
+    Not the one that lasts longest: a replacement issued after a rekey or a rotation
+    may end sooner than the one it replaces (a shorter ``certificate_days``, or a
+    root's five years against a hub's two), and peers must still move to the new key.
+
+    Raises:
+        ValueError: ``certs`` is empty.
+    """
+    return max(certs, key=lambda c: (c.not_before, c.not_after))

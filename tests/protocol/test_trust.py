@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import timedelta
@@ -32,6 +33,7 @@ from protocol.trust import (
     issue_receipt,
     issue_revocation_list,
     manifest_hash,
+    newest_certificate,
     verify_answers,
     verify_authorisation,
 )
@@ -289,3 +291,21 @@ def test_malformed_authorisations_are_refused(mutate, message: str) -> None:
     mutate(document)
     with pytest.raises(AuthorisationError, match=message):
         Authorisation.from_dict(document)
+
+
+def test_the_newest_certificate_is_the_last_issued_not_the_longest_lasting() -> None:
+    pki = Pki.build()  # add() below replaces the node: not the module's PKI
+    old = pki["node"].cert
+    assert old is not None
+    later_but_shorter = pki.add(
+        "node", "370102001-01", Role.NODE, issuer="district",
+        not_before=old.not_before + timedelta(days=1),
+        not_after=old.not_before + timedelta(days=730),
+    ).cert  # fmt: skip
+    assert later_but_shorter is not None
+    assert newest_certificate([old, later_but_shorter]) == later_but_shorter
+    assert newest_certificate([later_but_shorter, old]) == later_but_shorter
+    same_day_longer = dataclasses.replace(later_but_shorter, not_after=old.not_after)
+    assert newest_certificate([later_but_shorter, same_day_longer]) == same_day_longer
+    with pytest.raises(ValueError):
+        newest_certificate([])
