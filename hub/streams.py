@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.states import HELD, BundleState, Event, transition
+from hub.store.engine import insert_unless_present
 from hub.store.models import Alert, BundleRow, StreamRow
 from protocol.stream import Decision, StreamPosition, classify
 
@@ -24,12 +24,8 @@ __all__ = ["Gap", "Promotion", "lock_stream", "place", "raise_alert", "stream_ga
 
 def lock_stream(session: Session, sender: str, recipient: str) -> StreamRow:
     """The stream's row, created if new, locked until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(StreamRow)
-        .values(sender=sender, recipient=recipient, last_seq=0, last_hash=None)
-        .on_conflict_do_nothing()
+    insert_unless_present(
+        session, StreamRow, sender=sender, recipient=recipient, last_seq=0, last_hash=None
     )
     return session.execute(
         sa.select(StreamRow)

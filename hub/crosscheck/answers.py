@@ -37,7 +37,6 @@ from typing import Final
 
 import msgpack
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
@@ -47,6 +46,7 @@ from hub.crosscheck.findingstore import status_of, store_status
 from hub.crosscheck.lifecycle import Answer, Answered, advance
 from hub.crosscheck.mirror import mirror_answer
 from hub.store.crosscheck_models import AnswerOriginRow, AnswerRow, FindingRow
+from hub.store.engine import insert_unless_present
 from protocol.divisions import Level, contains, level_of
 from protocol.entries import AnswerOrigin, AnswerReason, ProblemAnswer, decode_entry, entry_bytes
 from protocol.errors import AuthorisationError, DivisionCodeError, TrustError
@@ -170,13 +170,12 @@ def receive_answers(
 def _keep_origin(session: Session, origin: AnswerOrigin) -> int:
     """The row of ``origin``, added if this hub has not seen it yet.
 
-    Inserted with ``ON CONFLICT DO NOTHING``: two hub processes sharing a store may
-    take in the same origin at once, and neither must fail its bundle for it.
+    Two hub processes sharing a store may take in the same origin at once, and
+    neither must fail its bundle for it.
     """
     encoded = entry_bytes(origin)
     key = hashlib.blake2b(encoded, digest_size=32).hexdigest()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(AnswerOriginRow).values(key=key, entry=encoded).on_conflict_do_nothing())
+    insert_unless_present(session, AnswerOriginRow, key=key, entry=encoded)
     return session.execute(
         sa.select(AnswerOriginRow.id).where(AnswerOriginRow.key == key)
     ).scalar_one()

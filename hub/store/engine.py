@@ -17,9 +17,10 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["MERGE_LOCK", "Store"]
+__all__ = ["MERGE_LOCK", "Store", "insert_unless_present"]
 
 _BUSY_TIMEOUT_MS: Final = 120_000
 #: The advisory lock key merges hold on PostgreSQL ("muster" in ASCII).
@@ -83,6 +84,16 @@ class Store:
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
+
+
+def insert_unless_present(session: Session, model: type[Any], **values: Any) -> None:
+    """Insert one row of ``model`` unless a row with the same unique key exists.
+
+    ``ON CONFLICT DO NOTHING`` in the session's dialect: two hub processes sharing a
+    store may insert the same row at once, and neither must fail its transaction.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
