@@ -18,6 +18,7 @@
         ├── node.NothingToDoError       nothing to authorise, export or sync
         ├── node.ConflictError          already exists, already done, or changed meanwhile
         ├── node.HubUnreachableError    the parent hub cannot be reached now (HTTP 503)
+        ├── node.StoppingError          the agent is stopping: a wait or a sync was given up
         └── node.StoreError             the store cannot be opened or written (disk full, I/O)
 
 Messages name ids and counts, never a person's data, a password or a key.
@@ -41,6 +42,7 @@ __all__ = [
     "NotFoundError",
     "NotPermittedError",
     "NothingToDoError",
+    "StoppingError",
     "StoreError",
     "TransferFileError",
 ]
@@ -171,6 +173,17 @@ class HubUnreachableError(StateError):
             "Nothing was lost: the outbox keeps every bundle. Try again later, or carry "
             "the bundles on a USB stick (`muster node export --to DIR`)."
         )
+
+
+class StoppingError(StateError):
+    """The agent is stopping (SIGTERM, Ctrl-C): a card wait or a sync was given up between
+    two units of work, so nothing is half-written."""
+
+    http_status = 503
+    code = "stopping"
+
+    def diagnostics(self) -> str:
+        return "Nothing was lost: the next run starts where this one stopped."
 
 
 class StoreError(StateError):

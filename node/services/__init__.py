@@ -22,7 +22,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -30,7 +30,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from node.config import NodeConfig
-from node.errors import AuthenticationError, ConflictError, FormError
+from node.errors import AuthenticationError, ConflictError, FormError, StoppingError
 from node.services import accounts as _accounts
 from node.services import approval as _approval
 from node.services import problems as _problems
@@ -44,6 +44,7 @@ from node.services.context import CardSource, NodeContext, open_node, utc_now
 from node.services.enrollment import REQUEST_FILE, enroll, enrollment_state, init_node
 from node.services.sessions import NodeSessionStore
 from node.services.state import require_parent
+from node.services.stopping import Stopping
 from node.services.sync import NodeSyncPort, run_sync
 from node.services.transfer import export_bundles, import_paths
 from node.services.values import (
@@ -130,6 +131,11 @@ class NodeServices:
     @property
     def context(self) -> NodeContext:
         return self._ctx
+
+    @property
+    def stopping(self) -> Stopping:
+        """Set by the agent when it begins to stop: a card wait or a sync then gives up."""
+        return self._ctx.stopping
 
     @property
     def config(self) -> NodeConfig:
@@ -459,10 +465,13 @@ class NodeServices:
             ConflictError: a sync is already running.
             NotEnrolledError: the node is not enrolled.
             FormError: no ``parent_url`` is configured.
+            StoppingError: the agent is stopping (the run was given up, or not started).
         """
         url = self.config.parent_url
         if url is None:
             raise FormError("no parent_url in node.toml: this node syncs by USB only")
+        if self._ctx.stopping.is_set():
+            raise StoppingError("the node is stopping: no sync is started")
         with self._tx() as session:
             require_parent(session)
         with self._exclusive_sync():
@@ -502,6 +511,7 @@ class NodeServices:
         )
 
         async def go() -> SyncReport:
+            loop = asyncio.get_running_loop()
             async with HubClient(
                 url,
                 subject=ctx.node_id,
@@ -511,7 +521,24 @@ class NodeServices:
                 max_bundle_bytes=config.max_bundle_bytes,
                 rng=random.Random(int.from_bytes(ctx.rng(8), "big")),  # noqa: S311 - jitter
             ) as client:
-                return await run_sync(NodeSyncPort(ctx), client)
+                work = asyncio.ensure_future(run_sync(NodeSyncPort(ctx), client))
+
+                def interrupt() -> None:
+                    # Called from the thread that stops the agent. The run is cancelled
+                    # at its next await (an HTTP exchange or a back-off): its
+                    # transactions have none, so each is whole or absent, and a bundle
+                    # sent without its receipt is sent again next time (the hub answers
+                    # with the receipt it gave). A loop already closed has nothing left.
+                    with suppress(RuntimeError):
+                        loop.call_soon_threadsafe(work.cancel)
+
+                with ctx.stopping.on_set(interrupt):
+                    try:
+                        return await work
+                    except asyncio.CancelledError:
+                        if not (work.cancelled() and ctx.stopping.is_set()):
+                            raise
+                raise StoppingError("the node is stopping: the sync was given up")
 
         report: SyncReport | None = None
         failure: Exception | None = None

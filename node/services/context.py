@@ -27,8 +27,9 @@ from crypto.keys import KeyPair
 from crypto.keystore import open_keystore
 from node.collector.card import CardRead
 from node.config import NodeConfig
-from node.errors import ConfigError, StoreError
+from node.errors import ConfigError, StoppingError, StoreError
 from node.keyfiles import retired_identities
+from node.services.stopping import Stopping
 from node.store import migrate, open_engine
 from node.store.models import NodeStateRow
 from protocol.divisions import Divisions
@@ -119,6 +120,7 @@ class NodeContext:
         card_source: reads an ID card; None when no reader is configured.
         retired_ages: age identities of keys rotated away, kept to open bundles sealed to
             them before the rotation.
+        stopping: set when the agent begins to stop; long waits give up on it.
     """
 
     config: NodeConfig
@@ -132,6 +134,7 @@ class NodeContext:
     rng: Callable[[int], bytes] = secrets.token_bytes
     card_source: CardSource | None = None
     retired_ages: tuple[AgeIdentity, ...] = ()
+    stopping: Stopping = dataclasses.field(default_factory=Stopping)
 
     @property
     def identities(self) -> list[AgeIdentity]:
@@ -254,10 +257,19 @@ def open_node(
             f"node_id {config.node_id} in node.toml differs from the store's {state.node_id}"
         )
     last = Timestamp.decode(state.hlc_last) if state.hlc_last else None
+    stopping = Stopping()
     if card_source is None and config.collector is not None:
-        card_source = _reader_source(config)
+        card_source = _reader_source(config, stopping)
     context = build_context(
-        config, keys, engine, anchor, now=now, rng=rng, last=last, card_source=card_source
+        config,
+        keys,
+        engine,
+        anchor,
+        now=now,
+        rng=rng,
+        last=last,
+        card_source=card_source,
+        stopping=stopping,
     )
     return dataclasses.replace(context, retired_ages=retired)
 
@@ -272,6 +284,7 @@ def build_context(
     rng: Callable[[int], bytes] = secrets.token_bytes,
     last: Timestamp | None = None,
     card_source: CardSource | None = None,
+    stopping: Stopping | None = None,
 ) -> NodeContext:
     """Assemble a context from its unlocked parts (schema and divisions from the config).
 
@@ -289,17 +302,27 @@ def build_context(
         now=now,
         rng=rng,
         card_source=card_source,
+        stopping=stopping or Stopping(),
     )
 
 
-def _reader_source(config: NodeConfig) -> CardSource:
+def _reader_source(config: NodeConfig, stopping: Stopping) -> CardSource:
     collector = config.collector
     assert collector is not None
+
+    def pause(seconds: float) -> None:
+        # The wait between two polls is where a card read is given up when the agent
+        # stops: no card is half-read there, and nothing is written before a whole card
+        # is (read_card stores it afterwards, in one transaction).
+        if stopping.wait(seconds):
+            raise StoppingError("the node is stopping: the card read was given up")
 
     def read(timeout: float) -> CardRead:
         from node.collector.reader import Reader  # noqa: PLC0415 - opens a serial port
 
-        with Reader(collector) as reader:
+        if stopping.is_set():
+            raise StoppingError("the node is stopping: no card read is started")
+        with Reader(collector, sleep=pause) as reader:
             return reader.wait_for_card(timeout)
 
     return read
