@@ -94,8 +94,13 @@ def _worker(
 
 
 def _paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> bool:
-    """Whether the worker waits at ``point`` yet (fails the test if it ended instead)."""
-    if (node.data_dir / "paused").exists():
+    """Whether the worker waits at a pause point yet (fails the test if it ended instead).
+
+    Not the marker's mere existence: the worker creates it empty and then writes the
+    point's name (``Path.write_text``), so a check in between read "" for the point.
+    """
+    marker = node.data_dir / "paused"
+    if marker.exists() and marker.read_text():
         return True
     if process.poll() is not None:
         pytest.fail(f"worker ended before {point}: {process.communicate()}")
