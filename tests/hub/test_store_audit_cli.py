@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from tests.hub.datadir import PASSPHRASE, ROOT, context_for, make_data_dir, run_
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import drain, submit
 from tests.pki import VALID_FROM, VALID_UNTIL, Pki, serial_for
+from tests.ports import server_port
 
 
 def test_migrations_and_models_agree(hub: HubContext) -> None:
@@ -148,7 +148,7 @@ def test_import_from_usb_answers_per_file_and_merges(tmp_path: Path) -> None:
 def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) -> None:
     pki = Pki.build()
     data = tmp_path / "hub"
-    port = _free_port()
+    port = server_port()
     config = make_data_dir(data, pki, listen_port=port, poll_seconds=0.2)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
@@ -194,9 +194,3 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

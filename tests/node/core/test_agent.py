@@ -26,6 +26,7 @@ from node.services import NodeServices
 from node.services.context import _reader_source
 from node.services.stopping import Stopping
 from tests.node.core.helpers import COLLECTOR, PASSPHRASE, NodeUnderTest
+from tests.ports import server_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,19 +69,13 @@ async def test_the_ui_is_served_with_the_schedule_running(node: NodeUnderTest) -
         assert len(app.cleanup_ctx) >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_muster_node_run_serves_on_localhost_until_stopped(
     node: NodeUnderTest, tmp_path: Path
 ) -> None:
     node.services.close()
     secret = tmp_path / "passphrase"
     secret.write_bytes(PASSPHRASE + b"\n")
-    port = _free_port()
+    port = server_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
     env["MUSTER_PASSPHRASE_FILE"] = str(secret)
     process = subprocess.Popen(
@@ -160,7 +155,7 @@ async def test_sigterm_during_a_sync_with_a_silent_hub_stops_the_node_cleanly(
     threading.Thread(target=silent_hub, daemon=True).start()
     secret = tmp_path / "passphrase"
     secret.write_bytes(PASSPHRASE + b"\n")
-    port = _free_port()
+    port = server_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
     env |= {
         "MUSTER_PASSPHRASE_FILE": str(secret),
