@@ -144,6 +144,10 @@ def test_import_from_usb_answers_per_file_and_merges(tmp_path: Path) -> None:
     assert run_hub("audit", "verify", data=data).returncode == 0
 
 
+#: How long `hub run` may take to answer, or its workers to merge (a deadline).
+_START_SECONDS = 180.0
+
+
 @pytest.mark.slow
 def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) -> None:
     pki = Pki.build()
@@ -169,12 +173,16 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        # Hang guards, each its own: a start (imports, unlocking the keys, migrations)
+        # on a loaded machine, then the merge. (One 60 s budget for both, and a 5 s
+        # answer, were what the hub's start alone can take there.)
+        deadline = time.monotonic() + _START_SECONDS
         while True:
             try:
-                status = requests.get(f"{url}/api/v1/status", timeout=5)
+                status = requests.get(f"{url}/api/v1/status", timeout=30)
                 break
             except requests.ConnectionError:
+                assert process.poll() is None, "the hub stopped"
                 assert time.monotonic() < deadline, "the hub did not start"
                 time.sleep(0.2)
         assert status.json()["site"] == "370102"
@@ -183,6 +191,7 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
         answer = requests.post(f"{url}/api/v1/bundles", data=bundle, timeout=30)
         assert answer.json()["status"] == "accepted"
         ctx = context_for(config, pki)
+        deadline = time.monotonic() + _START_SECONDS
         while True:
             with ctx.store.read() as session:
                 state = session.scalar(sa.select(BundleRow.state))

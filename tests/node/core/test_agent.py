@@ -97,11 +97,15 @@ def test_muster_node_run_serves_on_localhost_until_stopped(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # A hang guard for the start (imports, unlocking the store's key, migrations) on
+        # a loaded machine, as for `hub run` (tests/hub/federation/upprocs.py).
+        deadline = time.monotonic() + 180
         status = None
         while time.monotonic() < deadline and status is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/login", timeout=30
+                ) as response:
                     status = response.status
             except (urllib.error.URLError, ConnectionError):
                 if process.poll() is not None:
