@@ -9,7 +9,9 @@ port, and the server then failed to start or the test talked to someone else. A 
 below that range is never handed out by the kernel; one that binds now is free.
 
 Servers inside the test process keep listening on the socket of a ``bind(0)`` instead
-(``tests/hub/console/live.py``).
+(``tests/hub/console/live.py``). ``hub.demo.layout.free_ports`` does the same for the
+demo's processes; importing it here would load the whole demo package (its
+``__init__`` imports the launcher and the scenario) into every test session.
 """
 
 from __future__ import annotations
