@@ -178,8 +178,8 @@ async def test_sigterm_during_a_sync_with_a_silent_hub_stops_the_node_cleanly(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_until_up(
-            url + "/login", timeout=60, alive=lambda: process.poll() is None, name="node"
+        await wait_until_up(  # the start's hang guard, as in the test above
+            url + "/login", timeout=180, alive=lambda: process.poll() is None, name="node"
         )
         async with NodeUi(url, COLLECTOR[0], COLLECTOR[2]) as ui:
             pressed = asyncio.ensure_future(ui.submit("/sync", []))
