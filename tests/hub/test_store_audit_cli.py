@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from tests.hub.datadir import PASSPHRASE, ROOT, context_for, make_data_dir, run_
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import drain, submit
 from tests.pki import VALID_FROM, VALID_UNTIL, Pki, serial_for
+from tests.ports import server_port
 
 
 def test_migrations_and_models_agree(hub: HubContext) -> None:
@@ -144,11 +144,15 @@ def test_import_from_usb_answers_per_file_and_merges(tmp_path: Path) -> None:
     assert run_hub("audit", "verify", data=data).returncode == 0
 
 
+#: How long `hub run` may take to answer, or its workers to merge (a deadline).
+_START_SECONDS = 180.0
+
+
 @pytest.mark.slow
 def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) -> None:
     pki = Pki.build()
     data = tmp_path / "hub"
-    port = _free_port()
+    port = server_port()
     config = make_data_dir(data, pki, listen_port=port, poll_seconds=0.2)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
@@ -169,12 +173,16 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        # Hang guards, each its own: a start (imports, unlocking the keys, migrations)
+        # on a loaded machine, then the merge. (One 60 s budget for both, and a 5 s
+        # answer, were what the hub's start alone can take there.)
+        deadline = time.monotonic() + _START_SECONDS
         while True:
             try:
-                status = requests.get(f"{url}/api/v1/status", timeout=5)
+                status = requests.get(f"{url}/api/v1/status", timeout=30)
                 break
             except requests.ConnectionError:
+                assert process.poll() is None, "the hub stopped"
                 assert time.monotonic() < deadline, "the hub did not start"
                 time.sleep(0.2)
         assert status.json()["site"] == "370102"
@@ -183,6 +191,7 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
         answer = requests.post(f"{url}/api/v1/bundles", data=bundle, timeout=30)
         assert answer.json()["status"] == "accepted"
         ctx = context_for(config, pki)
+        deadline = time.monotonic() + _START_SECONDS
         while True:
             with ctx.store.read() as session:
                 state = session.scalar(sa.select(BundleRow.state))
@@ -194,9 +203,3 @@ def test_hub_run_serves_the_api_and_merges_with_its_own_workers(tmp_path: Path) 
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -134,7 +134,7 @@ minisign -Vm B.age -x B.minisig -p node/sign.pub
 age -d -i hub.key B.age > B.payload
 b2sum B.payload
 """
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120,
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Signature and comment signature verified" in done.stdout

@@ -4,6 +4,7 @@ and the package job running on its own in a real hub app."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp.test_utils import TestServer
 
@@ -77,9 +78,10 @@ async def test_a_running_hub_packages_on_its_own(tree: UpTree) -> None:
     server = TestServer(create_app(ctx.config, context=ctx))
     await server.start_server()
     try:
-        for _ in range(100):
-            if tree.up_bundles("district"):
-                break
+        # Until the first run (one interval after start) has packaged, with a hang guard:
+        # 100 polls of 0.1 s were some 10 s, which a loaded machine can spend starting.
+        deadline = time.monotonic() + 120
+        while not tree.up_bundles("district") and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         [row] = tree.up_bundles("district")
         assert (row.state, row.op_count, row.seq) == ("pending", 3, 1)

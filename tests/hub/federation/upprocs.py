@@ -5,7 +5,6 @@ each hub served by ``muster hub run`` on its own port, scheduled jobs on."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,12 @@ from hub.context import HubContext
 from hub.runtime import load_anchor
 from hub.store import Store
 from node.keyfiles import KeyDir
+from tests.ports import server_port
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSPHRASE = b"process tree passphrase"
 #: How long a hub may take to answer after `muster hub run` starts.
 _START_SECONDS = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -68,7 +61,7 @@ class Procs:
 
     def start(self, name: str, **settings: str) -> str:
         """``muster hub run`` for the hub in ``base/name``; return its URL once it answers."""
-        port = free_port()
+        port = server_port()
         env = self.env(MUSTER_HUB_LISTEN_PORT=str(port), **settings)
         log = (self.base / f"{name}.log").open("w")
         self.logs.append(log)

@@ -26,6 +26,7 @@ from node.services import NodeServices
 from node.services.context import _reader_source
 from node.services.stopping import Stopping
 from tests.node.core.helpers import COLLECTOR, PASSPHRASE, NodeUnderTest
+from tests.ports import server_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,19 +69,13 @@ async def test_the_ui_is_served_with_the_schedule_running(node: NodeUnderTest) -
         assert len(app.cleanup_ctx) >= 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_muster_node_run_serves_on_localhost_until_stopped(
     node: NodeUnderTest, tmp_path: Path
 ) -> None:
     node.services.close()
     secret = tmp_path / "passphrase"
     secret.write_bytes(PASSPHRASE + b"\n")
-    port = _free_port()
+    port = server_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
     env["MUSTER_PASSPHRASE_FILE"] = str(secret)
     process = subprocess.Popen(
@@ -102,11 +97,15 @@ def test_muster_node_run_serves_on_localhost_until_stopped(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # A hang guard for the start (imports, unlocking the store's key, migrations) on
+        # a loaded machine, as for `hub run` (tests/hub/federation/upprocs.py).
+        deadline = time.monotonic() + 180
         status = None
         while time.monotonic() < deadline and status is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/login", timeout=30
+                ) as response:
                     status = response.status
             except (urllib.error.URLError, ConnectionError):
                 if process.poll() is not None:
@@ -160,7 +159,7 @@ async def test_sigterm_during_a_sync_with_a_silent_hub_stops_the_node_cleanly(
     threading.Thread(target=silent_hub, daemon=True).start()
     secret = tmp_path / "passphrase"
     secret.write_bytes(PASSPHRASE + b"\n")
-    port = _free_port()
+    port = server_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
     env |= {
         "MUSTER_PASSPHRASE_FILE": str(secret),
@@ -179,8 +178,8 @@ async def test_sigterm_during_a_sync_with_a_silent_hub_stops_the_node_cleanly(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_until_up(
-            url + "/login", timeout=60, alive=lambda: process.poll() is None, name="node"
+        await wait_until_up(  # the start's hang guard, as in the test above
+            url + "/login", timeout=180, alive=lambda: process.poll() is None, name="node"
         )
         async with NodeUi(url, COLLECTOR[0], COLLECTOR[2]) as ui:
             pressed = asyncio.ensure_future(ui.submit("/sync", []))

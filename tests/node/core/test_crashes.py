@@ -46,6 +46,9 @@ from tests.node.core.helpers import (
 from tests.node.core.standin_hub import StandInHub, make_app
 
 ROOT = Path(__file__).resolve().parents[3]
+#: A hang guard for a worker process (its start, unlocking the store, its work): one
+#: `muster` start alone has taken 50–70 s on this 2-core machine under load.
+WORKER_SECONDS = 300
 BIG = 600 * 1024  # larger than the file-size limit below
 LIMIT = 256 * 1024
 
@@ -94,8 +97,13 @@ def _worker(
 
 
 def _paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> bool:
-    """Whether the worker waits at ``point`` yet (fails the test if it ended instead)."""
-    if (node.data_dir / "paused").exists():
+    """Whether the worker waits at a pause point yet (fails the test if it ended instead).
+
+    Not the marker's mere existence: the worker creates it empty and then writes the
+    point's name (``Path.write_text``), so a check in between read "" for the point.
+    """
+    marker = node.data_dir / "paused"
+    if marker.exists() and marker.read_text():
         return True
     if process.poll() is not None:
         pytest.fail(f"worker ended before {point}: {process.communicate()}")
@@ -104,7 +112,7 @@ def _paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> 
 
 def _kill_when_paused(node: NodeUnderTest, process: subprocess.Popen[str], point: str) -> None:
     marker = node.data_dir / "paused"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WORKER_SECONDS
     while not _paused(node, process, point):
         if time.monotonic() > deadline:
             process.kill()
@@ -119,7 +127,7 @@ def _kill_when_paused(node: NodeUnderTest, process: subprocess.Popen[str], point
 
 
 def _finish(process: subprocess.Popen[str]) -> dict[str, object]:
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=WORKER_SECONDS)
     assert out, err
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -234,7 +242,7 @@ async def test_killed_after_an_upload_before_its_receipt_is_stored_acknowledges_
     node.services.authorise(APPROVER[0], APPROVER[2])
     node.services.close()
     process = _worker(node, "sync", pause="sync.before_receipt", parent_url=url)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + WORKER_SECONDS
     while not _paused(node, process, "sync.before_receipt"):  # the stand-in serves meanwhile
         assert time.monotonic() < deadline, "worker never reached sync.before_receipt"
         await asyncio.sleep(0.05)

@@ -41,7 +41,10 @@ def _with_parent(node: NodeUnderTest, url: str) -> NodeServices:
         retry_base_seconds=0.01,
         retry_max_seconds=0.05,
         retry_attempts=3,
-        http_timeout_seconds=10,
+        # No test here waits for a timeout (the faults cut connections or answer at
+        # once), so this only guards against a hang; 10 s let a slow answer from the
+        # in-process stand-in on a loaded machine become a retry, and `uploads` counts.
+        http_timeout_seconds=60,
     )
     return NodeServices(replace(ctx, config=config))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import struct
+import time
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -131,12 +132,13 @@ def draw_signature(page: Any) -> None:
     page.mouse.up()
     # The drawing reaches the file input once the canvas is encoded. (Polled from here:
     # the page's CSP forbids the eval that wait_for_function needs.)
+    # A hang guard, not a measure: 100 polls (some 5 s) were short on a loaded machine.
     signed = page.locator('input[name="upload__subject_signature"]')
-    for _ in range(100):
-        if signed.evaluate("input => input.files.length") == 1:
-            return
+    deadline = time.monotonic() + 60
+    while signed.evaluate("input => input.files.length") != 1:
+        if time.monotonic() > deadline:
+            raise AssertionError("the signature never reached its file input")
         page.wait_for_timeout(50)
-    raise AssertionError("the signature never reached its file input")
 
 
 def portrait_png(seed: int, width: int = 150, height: int = 200) -> bytes:
