@@ -111,17 +111,24 @@ def load_json(data: bytes | str, what: str, limit: int) -> Any:
     """Parse a JSON document that came from outside, at most ``limit`` bytes long.
 
     Raises:
-        TrustError: larger than ``limit``, or not JSON.
+        TrustError: larger than ``limit``, not JSON, or text no UTF-8 can carry.
     """
     if len(data) > limit:
         raise TrustError(f"{what}: larger than {limit} bytes")
     try:
-        return json.loads(data)
+        document = json.loads(data)
     # ValueError, not only JSONDecodeError: Python refuses an integer of more than
     # 4300 digits with a plain ValueError, and bytes that are not UTF-8 raise a
     # UnicodeDecodeError (a ValueError too). RecursionError: arrays nested too deep.
     except (ValueError, RecursionError) as exc:
         raise TrustError(f"{what}: not valid JSON") from exc
+    try:
+        # JSON's "\ud800" escape gives a lone surrogate that no UTF-8 can carry: the
+        # signature check (canonical_json) and every store downstream would fail on it.
+        canonical_json(document)
+    except UnicodeEncodeError:
+        raise TrustError(f"{what}: text holds an unpaired surrogate escape (\\ud800…)") from None
+    return document
 
 
 def decode_statement(
