@@ -20,9 +20,11 @@ import csv
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -273,22 +275,54 @@ def _open_csv(
         raise
 
 
+#: What openpyxl lets through on a damaged workbook, besides the usual ones: its XML
+#: parser's ParseError (a SyntaxError: malformed or truncated XML), zlib.error (a
+#: damaged deflate stream inside the zip),
+#: NotImplementedError (a zip member under a compression method zipfile lacks) and
+#: OverflowError (a style index too large for a C long).
 _XLSX_FAILURES: Final = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError,
-                         TypeError, IndexError, OSError, EOFError)  # fmt: skip
+                         TypeError, IndexError, OSError, EOFError, ParseError, zlib.error,
+                         NotImplementedError, OverflowError)  # fmt: skip
+
+
+def _load_workbook(source: IO[bytes]) -> openpyxl.Workbook:
+    try:
+        return openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except _XLSX_FAILURES as exc:
+        raise RegisterFileError(f"register file: not a readable XLSX workbook ({exc})") from None
+    except AttributeError:
+        # openpyxl 3.1 fails so on every workbook that holds a chart sheet, even one it
+        # wrote itself; the administrator can still send the register's sheet alone.
+        raise RegisterFileError(
+            "register file: the workbook holds a part the XLSX reader cannot read (a chart "
+            "sheet?); save the register's worksheet alone as XLSX, or as CSV"
+        ) from None
+
+
+def _worksheet(book: openpyxl.Workbook, sheet: str | None) -> Any:
+    if sheet is not None and sheet not in book.sheetnames:
+        raise RegisterFileError(f"register file: no worksheet named {sheet[:40]!r}")
+    if not book.worksheets:
+        raise RegisterFileError("register file: the workbook has no worksheet")
+    return book[sheet] if sheet is not None else book.worksheets[0]
 
 
 def _open_xlsx(
     path: Path, sheet: str | None, is_header: Callable[[Sequence[str]], bool]
 ) -> RegisterFile:
     digest = content_hash(path)
+    # Opened here, not by openpyxl, which leaves its file open when a damaged workbook
+    # fails to load; closing the book does not close a file it was handed.
+    source = path.open("rb")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except _XLSX_FAILURES as exc:
-        raise RegisterFileError(f"register file: not a readable XLSX workbook ({exc})") from None
-    if sheet is not None and sheet not in book.sheetnames:
+        book = _load_workbook(source)
+    except BaseException:
+        source.close()
+        raise
+
+    def close() -> None:
         book.close()
-        raise RegisterFileError(f"register file: no worksheet named {sheet[:40]!r}")
-    worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+        source.close()
 
     def rows() -> Iterator[tuple[int, RawRow]]:
         # min_row=1: without it, read-only mode starts where the sheet's stated dimension does.
@@ -309,8 +343,9 @@ def _open_xlsx(
 
     stream = rows()
     try:
+        worksheet = _worksheet(book, sheet)
         return RegisterFile(file_format=FileFormat.XLSX, encoding=None, rows=stream,
-                            finish=finish, close=book.close, is_header=is_header)  # fmt: skip
+                            finish=finish, close=close, is_header=is_header)  # fmt: skip
     except BaseException:
-        book.close()
+        close()
         raise
