@@ -39,6 +39,8 @@ _SAMPLE: Final = 1 << 20
 _BUFFER: Final = 1 << 20
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0"
+#: The longest line of a CSV register, in characters: a real row is a few hundred.
+_MAX_LINE: Final = 1 << 20
 #: How far down a title block may push the header row.
 _HEADER_SEARCH: Final = 20
 
@@ -236,13 +238,32 @@ def _delimiter(sample: bytes, encoding: str) -> str:
     return "\t" if line.count("\t") > line.count(",") else ","
 
 
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The lines of ``text``, refusing one longer than ``_MAX_LINE`` characters.
+
+    The csv module reads a whole line before it looks at the fields (and at its field
+    size limit): a file with no line break would otherwise be held in memory entire,
+    several times over once decoded.
+    """
+    number = 0
+    while line := text.readline(_MAX_LINE + 1):
+        number += 1
+        if len(line) > _MAX_LINE:
+            raise RegisterFileError(
+                f"register file: line {number} is longer than {_MAX_LINE} characters; "
+                "expected CSV rows, one a line",
+                line=number,
+            )
+        yield line
+
+
 def _open_csv(
     path: Path, encoding: str, sample: bytes, is_header: Callable[[Sequence[str]], bool]
 ) -> RegisterFile:
     source = path.open("rb")
     hashing = _HashingReader(source)
     text = io.TextIOWrapper(io.BufferedReader(hashing, _BUFFER), encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=_delimiter(sample, encoding))
+    reader = csv.reader(_bounded_lines(text), delimiter=_delimiter(sample, encoding))
 
     def rows() -> Iterator[tuple[int, RawRow]]:
         try:

@@ -6,6 +6,7 @@ import hashlib
 import io
 import re
 import struct
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -333,6 +334,31 @@ def test_text_that_stops_decoding_midway_stores_nothing(tmp_path: Path) -> None:
         error.message,
     )
     assert error.fields["line"] <= 40_001
+
+
+def test_a_line_that_never_ends_is_refused_without_being_held(tmp_path: Path) -> None:
+    # Found by fuzzing: the csv module reads a whole line before its field size limit
+    # applies, so 100 MiB without a line break took 838 MiB before it was refused.
+    path = tmp_path / "one-line.csv"
+    with path.open("wb") as out:
+        out.write("身份证号,姓名\n".encode())
+        out.write(b"x" * (16 << 20))
+    mapping = propose_mapping(["身份证号", "姓名"], source="x", source_kind=SourceKind.OTHER)
+    tracemalloc.start()
+    try:
+        error = _import_fails(tmp_path, path, mapping=mapping)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.message == (
+        "register file: line 2 is longer than 1048576 characters; expected CSV rows, one a line"
+    )
+    assert peak < 8 << 20
+
+
+def test_unknown_forced_encoding_is_refused(tmp_path: Path) -> None:
+    error = _import_fails(tmp_path, ASSETS / "household_gbk.csv", encoding="klingon")
+    assert error.message == "register file: unknown encoding 'klingon'"
 
 
 def test_wrongly_forced_encoding_is_refused(tmp_path: Path) -> None:
