@@ -106,9 +106,18 @@ def _detect_encoding(sample: bytes) -> str:
 
 def _known_encoding(name: str) -> str:
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
     except LookupError:
         raise RegisterFileError(f"register file: unknown encoding {name[:40]!r}") from None
+    try:
+        # Python knows codecs that are no text encoding (rot13, hex, zlib) or that
+        # refuse the lenient decoding the delimiter guess uses (idna, undefined).
+        b"a,b".decode(found, errors="ignore")
+    except (LookupError, UnicodeError):
+        raise RegisterFileError(
+            f"register file: {name[:40]!r} is not a text encoding a CSV can be read in"
+        ) from None
+    return found
 
 
 class RegisterFile:

@@ -361,6 +361,15 @@ def test_unknown_forced_encoding_is_refused(tmp_path: Path) -> None:
     assert error.message == "register file: unknown encoding 'klingon'"
 
 
+# Codecs Python knows that read no text (found by fuzzing: LookupError, UnicodeError).
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "zlib", "idna", "undefined"])
+def test_a_forced_codec_that_is_no_text_encoding_is_refused(tmp_path: Path, encoding: str) -> None:
+    error = _import_fails(tmp_path, ASSETS / "household_gbk.csv", encoding=encoding)
+    assert error.message == (
+        f"register file: {encoding!r} is not a text encoding a CSV can be read in"
+    )
+
+
 def test_wrongly_forced_encoding_is_refused(tmp_path: Path) -> None:
     error = _import_fails(tmp_path, ASSETS / "household_gbk.csv", encoding="utf-8")
     assert isinstance(error, RegisterFileError)
