@@ -20,9 +20,11 @@ import csv
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
@@ -37,6 +39,8 @@ _SAMPLE: Final = 1 << 20
 _BUFFER: Final = 1 << 20
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0"
+#: The longest line of a CSV register, in characters: a real row is a few hundred.
+_MAX_LINE: Final = 1 << 20
 #: How far down a title block may push the header row.
 _HEADER_SEARCH: Final = 20
 
@@ -102,9 +106,18 @@ def _detect_encoding(sample: bytes) -> str:
 
 def _known_encoding(name: str) -> str:
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
     except LookupError:
         raise RegisterFileError(f"register file: unknown encoding {name[:40]!r}") from None
+    try:
+        # Python knows codecs that are no text encoding (rot13, hex, zlib) or that
+        # refuse the lenient decoding the delimiter guess uses (idna, undefined).
+        b"a,b".decode(found, errors="ignore")
+    except (LookupError, UnicodeError):
+        raise RegisterFileError(
+            f"register file: {name[:40]!r} is not a text encoding a CSV can be read in"
+        ) from None
+    return found
 
 
 class RegisterFile:
@@ -234,13 +247,32 @@ def _delimiter(sample: bytes, encoding: str) -> str:
     return "\t" if line.count("\t") > line.count(",") else ","
 
 
+def _bounded_lines(text: IO[str]) -> Iterator[str]:
+    """The lines of ``text``, refusing one longer than ``_MAX_LINE`` characters.
+
+    The csv module reads a whole line before it looks at the fields (and at its field
+    size limit): a file with no line break would otherwise be held in memory entire,
+    several times over once decoded.
+    """
+    number = 0
+    while line := text.readline(_MAX_LINE + 1):
+        number += 1
+        if len(line) > _MAX_LINE:
+            raise RegisterFileError(
+                f"register file: line {number} is longer than {_MAX_LINE} characters; "
+                "expected CSV rows, one a line",
+                line=number,
+            )
+        yield line
+
+
 def _open_csv(
     path: Path, encoding: str, sample: bytes, is_header: Callable[[Sequence[str]], bool]
 ) -> RegisterFile:
     source = path.open("rb")
     hashing = _HashingReader(source)
     text = io.TextIOWrapper(io.BufferedReader(hashing, _BUFFER), encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=_delimiter(sample, encoding))
+    reader = csv.reader(_bounded_lines(text), delimiter=_delimiter(sample, encoding))
 
     def rows() -> Iterator[tuple[int, RawRow]]:
         try:
@@ -273,22 +305,54 @@ def _open_csv(
         raise
 
 
+#: What openpyxl lets through on a damaged workbook, besides the usual ones: its XML
+#: parser's ParseError (a SyntaxError: malformed or truncated XML), zlib.error (a
+#: damaged deflate stream inside the zip),
+#: NotImplementedError (a zip member under a compression method zipfile lacks) and
+#: OverflowError (a style index too large for a C long).
 _XLSX_FAILURES: Final = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError,
-                         TypeError, IndexError, OSError, EOFError)  # fmt: skip
+                         TypeError, IndexError, OSError, EOFError, ParseError, zlib.error,
+                         NotImplementedError, OverflowError)  # fmt: skip
+
+
+def _load_workbook(source: IO[bytes]) -> openpyxl.Workbook:
+    try:
+        return openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except _XLSX_FAILURES as exc:
+        raise RegisterFileError(f"register file: not a readable XLSX workbook ({exc})") from None
+    except AttributeError:
+        # openpyxl 3.1 fails so on every workbook that holds a chart sheet, even one it
+        # wrote itself; the administrator can still send the register's sheet alone.
+        raise RegisterFileError(
+            "register file: the workbook holds a part the XLSX reader cannot read (a chart "
+            "sheet?); save the register's worksheet alone as XLSX, or as CSV"
+        ) from None
+
+
+def _worksheet(book: openpyxl.Workbook, sheet: str | None) -> Any:
+    if sheet is not None and sheet not in book.sheetnames:
+        raise RegisterFileError(f"register file: no worksheet named {sheet[:40]!r}")
+    if not book.worksheets:
+        raise RegisterFileError("register file: the workbook has no worksheet")
+    return book[sheet] if sheet is not None else book.worksheets[0]
 
 
 def _open_xlsx(
     path: Path, sheet: str | None, is_header: Callable[[Sequence[str]], bool]
 ) -> RegisterFile:
     digest = content_hash(path)
+    # Opened here, not by openpyxl, which leaves its file open when a damaged workbook
+    # fails to load; closing the book does not close a file it was handed.
+    source = path.open("rb")
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except _XLSX_FAILURES as exc:
-        raise RegisterFileError(f"register file: not a readable XLSX workbook ({exc})") from None
-    if sheet is not None and sheet not in book.sheetnames:
+        book = _load_workbook(source)
+    except BaseException:
+        source.close()
+        raise
+
+    def close() -> None:
         book.close()
-        raise RegisterFileError(f"register file: no worksheet named {sheet[:40]!r}")
-    worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+        source.close()
 
     def rows() -> Iterator[tuple[int, RawRow]]:
         # min_row=1: without it, read-only mode starts where the sheet's stated dimension does.
@@ -309,8 +373,9 @@ def _open_xlsx(
 
     stream = rows()
     try:
+        worksheet = _worksheet(book, sheet)
         return RegisterFile(file_format=FileFormat.XLSX, encoding=None, rows=stream,
-                            finish=finish, close=book.close, is_header=is_header)  # fmt: skip
+                            finish=finish, close=close, is_header=is_header)  # fmt: skip
     except BaseException:
-        book.close()
+        close()
         raise

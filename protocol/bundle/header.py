@@ -166,7 +166,9 @@ class BundleHeader:
         """
         try:
             body = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        # ValueError, not only JSONDecodeError: Python refuses an integer of more than
+        # 4300 digits with a plain ValueError (a header may be up to 8192 bytes).
+        except (ValueError, RecursionError) as exc:
             raise HeaderSyntaxError("header is not valid JSON") from exc
         if not isinstance(body, dict):
             raise HeaderSyntaxError("header must be a JSON object")

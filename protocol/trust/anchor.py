@@ -13,7 +13,6 @@ operators compare the key id it prints).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -21,7 +20,7 @@ from typing import Any, Final
 from crypto.errors import KeyFormatError
 from crypto.sign import PublicKey
 from protocol.errors import TrustError
-from protocol.trust.statement import canonical_json
+from protocol.trust.statement import canonical_json, load_json
 from protocol.trust.store import TrustAnchor
 
 __all__ = ["ANCHOR_TYPE", "anchor_from_bytes", "anchor_to_bytes"]
@@ -50,15 +49,7 @@ def anchor_from_bytes(data: bytes | str | Mapping[str, Any]) -> TrustAnchor:
         TrustError: not an anchor of this version, a malformed site code or key, or
             unknown fields.
     """
-    if isinstance(data, bytes | str):
-        if len(data) > _MAX_BYTES:
-            raise TrustError(f"root anchor: larger than {_MAX_BYTES} bytes")
-        try:
-            document = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise TrustError("root anchor: not valid JSON") from exc
-    else:
-        document = data
+    document = load_json(data, "root anchor", _MAX_BYTES) if isinstance(data, bytes | str) else data
     if not isinstance(document, Mapping) or document.get("type") != ANCHOR_TYPE:
         raise TrustError(f"root anchor: expected a {ANCHOR_TYPE} document")
     if document.get("v") != _VERSION:

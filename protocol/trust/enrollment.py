@@ -44,6 +44,7 @@ from protocol.trust.statement import (
     decode_statement,
     encode_statement,
     format_instant,
+    load_json,
     parse_instant,
     sign_body,
     text_field,
@@ -227,12 +228,7 @@ class EnrollmentAnswer:
         """
         what = "enrollment answer"
         if isinstance(data, bytes | str):
-            if len(data) > _MAX_ANSWER_BYTES:
-                raise TrustError(f"{what}: larger than {_MAX_ANSWER_BYTES} bytes")
-            try:
-                document = json.loads(data)
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-                raise TrustError(f"{what}: not valid JSON") from exc
+            document = load_json(data, what, _MAX_ANSWER_BYTES)
         else:
             document = data
         if not isinstance(document, Mapping) or document.get("type") != ANSWER_TYPE:

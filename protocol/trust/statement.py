@@ -29,6 +29,7 @@ __all__ = [
     "decode_statement",
     "encode_statement",
     "format_instant",
+    "load_json",
     "parse_instant",
     "require",
     "sign_body",
@@ -106,6 +107,30 @@ def encode_statement(kind: str, body: Mapping[str, Any], signature: bytes) -> by
     return canonical_json(document) + b"\n"
 
 
+def load_json(data: bytes | str, what: str, limit: int) -> Any:
+    """Parse a JSON document that came from outside, at most ``limit`` bytes long.
+
+    Raises:
+        TrustError: larger than ``limit``, not JSON, or text no UTF-8 can carry.
+    """
+    if len(data) > limit:
+        raise TrustError(f"{what}: larger than {limit} bytes")
+    try:
+        document = json.loads(data)
+    # ValueError, not only JSONDecodeError: Python refuses an integer of more than
+    # 4300 digits with a plain ValueError, and bytes that are not UTF-8 raise a
+    # UnicodeDecodeError (a ValueError too). RecursionError: arrays nested too deep.
+    except (ValueError, RecursionError) as exc:
+        raise TrustError(f"{what}: not valid JSON") from exc
+    try:
+        # JSON's "\ud800" escape gives a lone surrogate that no UTF-8 can carry: the
+        # signature check (canonical_json) and every store downstream would fail on it.
+        canonical_json(document)
+    except UnicodeEncodeError:
+        raise TrustError(f"{what}: text holds an unpaired surrogate escape (\\ud800…)") from None
+    return document
+
+
 def decode_statement(
     data: bytes | str | Mapping[str, Any], kind: str
 ) -> tuple[dict[str, Any], bytes]:
@@ -117,15 +142,9 @@ def decode_statement(
     Raises:
         TrustError: not a statement of this type, or malformed.
     """
-    if isinstance(data, bytes | str):
-        if len(data) > _MAX_STATEMENT_BYTES:
-            raise TrustError(f"{kind}: larger than {_MAX_STATEMENT_BYTES} bytes")
-        try:
-            document = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise TrustError(f"{kind}: not valid JSON") from exc
-    else:
-        document = data
+    document = (
+        load_json(data, kind, _MAX_STATEMENT_BYTES) if isinstance(data, bytes | str) else data
+    )
     if not isinstance(document, Mapping) or document.get("type") != kind:
         raise TrustError(f"expected a {kind} statement")
     if document.get("v") != STATEMENT_VERSION:

@@ -279,3 +279,10 @@ def test_header_syntax_errors_name_the_field(change: dict[str, object], message:
 def test_bundle_hash_is_b2sum_256_of_the_file() -> None:
     data, sealed = seal(RECORDS, sender=NODE, to=DISTRICT)
     assert sealed.bundle_hash == hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def test_a_header_with_a_number_too_long_to_read_is_a_syntax_error() -> None:
+    # Python's json refuses an integer of over 4300 digits with a bare ValueError, and a
+    # header may be up to 8192 bytes (found by fuzzing).
+    with pytest.raises(HeaderSyntaxError, match="not valid JSON"):
+        BundleHeader.from_json('{"muster":' + "1" * 5000 + "}")

@@ -97,6 +97,8 @@ def test_a_blob_whose_content_does_not_match_its_id_is_refused() -> None:
         (["decision", {"bundle": "a" * 32, "status": "rejected", "reason": " ", "by": "x",
                        "at": "2026-01-01T00:00:00Z", "records": []}], "needs a reason"),
         (["cert", {"type": "muster-certificate"}], "version None not supported"),
+        # A statement sent as text with a number Python's json will not read (fuzzing).
+        (["crl", "9" * 5000], r"entry 0 \(crl\): .*not valid JSON"),
     ],
 )  # fmt: skip
 def test_malformed_entries_name_their_position_and_problem(entry: object, message: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -37,6 +38,7 @@ from protocol.trust import (
     verify_answers,
     verify_authorisation,
 )
+from protocol.trust.enrollment import EnrollmentAnswer, EnrollmentRequest, make_enrollment_request
 from tests.pki import NOW, Pki
 
 PKI = Pki.build()
@@ -309,3 +311,58 @@ def test_the_newest_certificate_is_the_last_issued_not_the_longest_lasting() -> 
     assert newest_certificate([later_but_shorter, same_day_longer]) == same_day_longer
     with pytest.raises(ValueError):
         newest_certificate([])
+
+
+#: A JSON number of 5000 digits: Python's json refuses any integer over 4300 digits
+#: with a bare ValueError, which is not a JSONDecodeError (found by fuzzing).
+_HUGE_NUMBER = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        Certificate.from_bytes,
+        RevocationList.from_bytes,
+        Receipt.from_bytes,
+        Authorisation.from_dict,
+        EnrollmentAnswer.from_bytes,
+    ],
+)
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_a_statement_with_a_number_too_long_to_read_is_not_valid_json(
+    parse: Callable[[bytes | str], object], as_bytes: bool
+) -> None:
+    text = '{"type":"muster-certificate","v":1,"body":{"number":' + _HUGE_NUMBER + "}}"
+    with pytest.raises(TrustError, match="not valid JSON"):
+        parse(text.encode() if as_bytes else text)
+
+
+def _named_with_lone_surrogate(statement: bytes) -> str:
+    # json.dumps writes the lone surrogate as the escape "\ud800", as an attacker would.
+    document = json.loads(statement)
+    document["body"]["name"] = "\ud800"
+    return json.dumps(document)
+
+
+def _enrollment_request() -> bytes:
+    node = PKI["node"]
+    return make_enrollment_request(
+        node.keys.signing, subject=node.subject, role=Role.NODE, name="历下区", at=NOW,
+        age=node.keys.age.recipient,
+    ).to_bytes()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("parse", "statement"),
+    [
+        (Certificate.from_bytes, PKI["node"].cert.to_bytes),  # type: ignore[union-attr]
+        (EnrollmentRequest.from_bytes, _enrollment_request),
+    ],
+)
+def test_a_statement_with_an_unpaired_surrogate_escape_is_refused_when_read(
+    parse: Callable[[str], object], statement: Callable[[], bytes]
+) -> None:
+    # Found by fuzzing: such text parsed, then failed with a UnicodeEncodeError when
+    # the signature was checked (an enrollment request checks its own at once).
+    with pytest.raises(TrustError, match="unpaired surrogate"):
+        parse(_named_with_lone_surrogate(statement()))

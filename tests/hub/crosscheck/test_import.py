@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
+import tracemalloc
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -211,6 +215,82 @@ def test_damaged_xlsx_is_refused(tmp_path: Path) -> None:
     assert error.message.startswith("register file: not a readable XLSX workbook")
 
 
+def _pension_with(member: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The pension workbook with one zip member rewritten."""
+    source, out = zipfile.ZipFile(ASSETS / "pension.xlsx"), io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info)
+            target.writestr(info.filename, change(body) if info.filename == member else body)
+    return out.getvalue()
+
+
+def _pension_with_sheet_method(method: int) -> bytes:
+    """The pension workbook whose worksheet claims another compression method."""
+    data = bytearray((ASSETS / "pension.xlsx").read_bytes())
+    at = data.find(b"PK\x01\x02")  # central directory entries, which zipfile trusts
+    while at >= 0:
+        name_length = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46 : at + 46 + name_length] == b"xl/worksheets/sheet1.xml":
+            struct.pack_into("<H", data, at + 10, method)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
+def _pension_with_damaged_deflate() -> bytes:
+    data = bytearray((ASSETS / "pension.xlsx").read_bytes())
+    with zipfile.ZipFile(ASSETS / "pension.xlsx") as book:
+        info = book.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for at in range(start + 5, start + 15):
+        data[at] ^= 0x5A
+    return bytes(data)
+
+
+_HUGE_FORMAT_ID = b'numFmtId="' + b"9" * 21 + b'"'
+
+
+def _workbook_with_a_chart_sheet() -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["身份证号", "姓名"])  # type: ignore[union-attr]
+    book.create_chartsheet("图表")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# Workbooks damaged in ways fuzzing found openpyxl to report with exceptions other
+# than the ones the reader caught (ParseError, zlib.error, IndexError,
+# NotImplementedError, OverflowError, AttributeError).
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: _pension_with("xl/workbook.xml", lambda b: b[:-20]),
+         "not a readable XLSX workbook (unclosed token"),
+        (lambda: _pension_with("xl/worksheets/sheet1.xml", lambda b: b[:-30]),
+         "the workbook is damaged after row"),
+        (_pension_with_damaged_deflate, "not a readable XLSX workbook (Error -3"),
+        (lambda: _pension_with_sheet_method(99),
+         "not a readable XLSX workbook (That compression method is not supported)"),
+        (lambda: _pension_with(
+            "xl/styles.xml", lambda b: b.replace(b'numFmtId="164"', _HUGE_FORMAT_ID)),
+         "not a readable XLSX workbook (Python int too large"),
+        (lambda: _pension_with(
+            "xl/workbook.xml", lambda b: re.sub(rb"<sheets>.*</sheets>", b"<sheets />", b)),
+         "the workbook has no worksheet"),
+        (_workbook_with_a_chart_sheet, "the workbook holds a part the XLSX reader cannot read"),
+    ],
+)  # fmt: skip
+def test_a_workbook_damaged_inside_is_refused(
+    tmp_path: Path, make: Callable[[], bytes], message: str
+) -> None:
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(make())
+    error = _import_fails(tmp_path, path)
+    assert isinstance(error, RegisterFileError)
+    assert error.message.startswith(f"register file: {message}"), error.message
+
+
 def test_empty_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_bytes(b"\n\n")
@@ -256,9 +336,38 @@ def test_text_that_stops_decoding_midway_stores_nothing(tmp_path: Path) -> None:
     assert error.fields["line"] <= 40_001
 
 
+def test_a_line_that_never_ends_is_refused_without_being_held(tmp_path: Path) -> None:
+    # Found by fuzzing: the csv module reads a whole line before its field size limit
+    # applies, so 100 MiB without a line break took 838 MiB before it was refused.
+    path = tmp_path / "one-line.csv"
+    with path.open("wb") as out:
+        out.write("身份证号,姓名\n".encode())
+        out.write(b"x" * (16 << 20))
+    mapping = propose_mapping(["身份证号", "姓名"], source="x", source_kind=SourceKind.OTHER)
+    tracemalloc.start()
+    try:
+        error = _import_fails(tmp_path, path, mapping=mapping)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.message == (
+        "register file: line 2 is longer than 1048576 characters; expected CSV rows, one a line"
+    )
+    assert peak < 8 << 20
+
+
 def test_unknown_forced_encoding_is_refused(tmp_path: Path) -> None:
     error = _import_fails(tmp_path, ASSETS / "household_gbk.csv", encoding="klingon")
     assert error.message == "register file: unknown encoding 'klingon'"
+
+
+# Codecs Python knows that read no text (found by fuzzing: LookupError, UnicodeError).
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "zlib", "idna", "undefined"])
+def test_a_forced_codec_that_is_no_text_encoding_is_refused(tmp_path: Path, encoding: str) -> None:
+    error = _import_fails(tmp_path, ASSETS / "household_gbk.csv", encoding=encoding)
+    assert error.message == (
+        f"register file: {encoding!r} is not a text encoding a CSV can be read in"
+    )
 
 
 def test_wrongly_forced_encoding_is_refused(tmp_path: Path) -> None:
