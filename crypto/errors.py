@@ -81,7 +81,7 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── node.NoEscrowError                          enrolled, but no recovery key to seal to
     │   ├── node.NotEnrolledError
     │   ├── node.NothingToDoError
-    │   ├── node.StoppingError                              the agent is stopping: a wait or a sync given up
+    │   ├── node.StoppingError                          the agent is stopping: a wait given up
     │   ├── node.StoreError
     │   ├── node.web.kit.AccessError
     │   │   ├── node.web.kit.LoginThrottledError

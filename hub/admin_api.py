@@ -79,7 +79,9 @@ async def _json(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError covers JSONDecodeError and UnicodeDecodeError, and the plain ValueError
+    # of an integer over 4300 digits; RecursionError: arrays nested thousands deep.
+    except (ValueError, RecursionError) as exc:
         raise InputError("request body: expected a JSON object") from exc
     if not isinstance(data, dict):
         raise InputError("request body: expected a JSON object")

@@ -86,8 +86,8 @@ def submit_any(ctx: HubContext, data: bytes) -> EnrollmentInfo:
     """
     try:
         kind = json.loads(data).get("type")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        kind = None
+    except (ValueError, AttributeError, RecursionError):
+        kind = None  # not a rotation request: the enrollment's reader says what is wrong
     if kind == ROTATION_TYPE:
         return submit_rotation(ctx, data)
     return submit_enrollment(ctx, data)

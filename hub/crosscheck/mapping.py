@@ -160,7 +160,7 @@ class ColumnMapping:
         """
         try:
             body = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise MappingError("column mapping: expected JSON") from exc
         keys = {"format", "source", "source_kind", "columns", "required", "categories",
                 "implied"}  # fmt: skip

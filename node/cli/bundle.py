@@ -99,7 +99,8 @@ def _read_entries(path: Path) -> Iterator[Any]:
                 continue
             try:
                 yield json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            # ValueError: JSONDecodeError, UnicodeDecodeError, and an integer over 4300 digits.
+            except (ValueError, RecursionError) as exc:
                 raise EntriesFileError(f"{path} line {number}: not valid JSON") from exc
 
 

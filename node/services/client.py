@@ -389,7 +389,9 @@ async def _json(response: aiohttp.ClientResponse, *, expect: int | None = None) 
         raise HubResponseError(f"{response.url.path}: answer longer than {_MAX_JSON} bytes")
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError covers JSONDecodeError and UnicodeDecodeError, and the plain ValueError
+    # of an integer over 4300 digits; RecursionError: arrays nested thousands deep.
+    except (ValueError, RecursionError) as exc:
         raise HubResponseError(
             f"{response.url.path}: HTTP {response.status} answer is not JSON"
         ) from exc

@@ -25,6 +25,14 @@ from tests.hub.helpers import drain, held_rename, submit
 from tests.pki import NOW, Party, Pki, seeded_key
 
 Client = TestClient[web.Request, web.Application]
+
+#: Bodies Python's json refuses, each in its own way (JSONDecodeError; a plain
+#: ValueError for an integer over 4300 digits; RecursionError).
+NOT_JSON = pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"login": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000],
+    ids=["syntax", "integer-over-4300-digits", "nested-too-deep"],
+)
 MakeClient = Callable[[web.Application], Awaitable[Client]]
 
 
@@ -158,6 +166,17 @@ async def test_enrollment_is_pending_until_an_administrator_approves_it(
     assert parsed.certificate.issuer == "370102"
 
 
+@NOT_JSON
+async def test_an_enrollment_request_that_is_no_json_is_refused_as_untrusted(
+    client: Client, body: bytes
+) -> None:
+    response = await client.post("/api/v1/enrollments", data=body)
+    assert response.status == 403  # a TrustError, as every malformed request is
+    answer = await response.json()
+    assert answer["error"] == "untrusted"
+    assert "not valid JSON" in answer["message"]
+
+
 async def test_an_enrollment_outside_the_jurisdiction_is_refused(client: Client) -> None:
     keys = KeyPair(seeded_key("far node"), AgeIdentity.generate())
     request = make_enrollment_request(
@@ -224,6 +243,17 @@ async def test_a_row_beyond_the_id_columns_is_a_clear_400(
     response = await client.get(path)
     assert response.status == 400  # not the database's "integer out of range" as a 500
     assert "expected a whole number from 0 to 2147483647" in (await response.json())["message"]
+
+
+@NOT_JSON
+async def test_a_request_body_that_is_no_json_object_is_a_clear_400(
+    client: Client, body: bytes
+) -> None:
+    response = await client.post(
+        "/api/v1/admin/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert (await response.json())["message"] == "request body: expected a JSON object"
 
 
 async def test_a_viewer_may_read_but_not_review(

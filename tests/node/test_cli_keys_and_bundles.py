@@ -99,8 +99,15 @@ def test_a_wrong_passphrase_is_one_clear_line(world: Path, capsys) -> None:
     assert "muster: error: keystore: wrong passphrase" in err
 
 
-def test_a_bad_entries_line_names_the_line_and_leaves_no_file(world: Path, capsys) -> None:
-    (world / "e.jsonl").write_text('{"ok": 1}\n{not json}\n')
+@pytest.mark.parametrize(
+    "line",
+    ["{not json}", '{"n": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000],
+    ids=["syntax", "integer-over-4300-digits", "nested-too-deep"],
+)
+def test_a_bad_entries_line_names_the_line_and_leaves_no_file(
+    world: Path, capsys, line: str
+) -> None:
+    (world / "e.jsonl").write_text('{"ok": 1}\n' + line + "\n")
     assert _seal(world) == 1
     assert "e.jsonl line 2: not valid JSON" in capsys.readouterr().err
     assert not (world / "B").exists()

@@ -81,6 +81,7 @@ def test_mapping_json_round_trips(
     ("text", "message"),
     [
         ("{", "column mapping: expected JSON"),
+        ("[" * 100_000 + "]" * 100_000, "column mapping: expected JSON"),
         ("[]", "column mapping: expected an object with keys categories, columns, format, "
                "implied, required, source, source_kind"),
         ('{"format":2,"source":"x","source_kind":"other","columns":[],"required":[],'
