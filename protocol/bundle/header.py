@@ -25,9 +25,9 @@ _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _HEX128: Final = re.compile(r"[0-9a-f]{128}")
 #: A site code (6 or 9 digits, or 12 for villages) with an optional machine suffix.
-_PARTY: Final = re.compile(r"\d{2,12}(-\d{2})?")
+_PARTY: Final = re.compile(r"\d{2,12}(-\d{2})?", re.ASCII)
 _SCHEMA: Final = re.compile(r"[A-Za-z0-9._:+-]{1,80}")
-_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
 _KEYS: Final = frozenset(
     {"muster", "id", "kind", "from", "to", "seq", "prev", "created", "count", "payload",
      "schema", "auth"}
@@ -178,7 +178,8 @@ class BundleHeader:
         missing = _KEYS - set(body)
         if missing:
             raise HeaderSyntaxError(f"header lacks keys: {', '.join(sorted(missing))}")
-        if body["muster"] != FORMAT_VERSION:
+        # JSON's true equals 1 in Python: the version must be the integer itself.
+        if not _is_int(body["muster"]) or body["muster"] != FORMAT_VERSION:
             raise HeaderSyntaxError(
                 f"bundle format version {body['muster']!r} not supported, expected {FORMAT_VERSION}"
             )

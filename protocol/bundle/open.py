@@ -353,9 +353,11 @@ def open_bundle(
     expected = {"muster": 1, "id": header.bundle_id, "from": header.sender,
                 "kind": header.kind.value}  # fmt: skip
     for key, value in expected.items():
-        if preamble.get(key) != value:
+        # By type too: msgpack's true or 1.0 would equal the version 1 in Python.
+        found = preamble.get(key)
+        if type(found) is not type(value) or found != value:
             raise PayloadMismatchError(
-                f"bundle {header.bundle_id}: payload {key} {preamble.get(key)!r} differs from "
+                f"bundle {header.bundle_id}: payload {key} {found!r} differs from "
                 f"the header's {value!r}",
                 field=key,
             )

@@ -27,7 +27,7 @@ __all__ = ["ANCHOR_TYPE", "anchor_from_bytes", "anchor_to_bytes"]
 
 ANCHOR_TYPE: Final = "muster-anchor"
 _VERSION: Final = 1
-_SITE: Final = re.compile(r"\d{6}")
+_SITE: Final = re.compile(r"\d{6}", re.ASCII)
 _MAX_BYTES: Final = 4096
 
 

@@ -40,7 +40,7 @@ __all__ = [
 CERTIFICATE_TYPE: Final = "muster-certificate"
 _SERIAL: Final = re.compile(r"[0-9a-f]{32}")
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16}")
-_SITE: Final = re.compile(r"\d{6}(\d{3}){0,2}")
+_SITE: Final = re.compile(r"\d{6}(\d{3}){0,2}", re.ASCII)
 
 
 class Role(enum.StrEnum):

@@ -47,7 +47,7 @@ from protocol.trust.store import TrustStore
 __all__ = ["ESCROW_TYPE", "EscrowStatement", "issue_escrow", "verify_escrow"]
 
 ESCROW_TYPE: Final = "muster-escrow"
-_SITE: Final = re.compile(r"\d{6}")
+_SITE: Final = re.compile(r"\d{6}", re.ASCII)
 _KEY_ID: Final = re.compile(r"[0-9A-F]{16}")
 _MAX_RECIPIENTS: Final = 8
 _WHAT: Final = "escrow statement"

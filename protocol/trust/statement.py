@@ -38,8 +38,10 @@ __all__ = [
 
 STATEMENT_VERSION: Final = 1
 #: Node and hub ids (``370102001-01``, ``370100``) and people (``370102001/li.na``).
-SUBJECT_PATTERN: Final = re.compile(r"\d{6}(\d{3}){0,2}(-\d{2})?(/[a-z0-9][a-z0-9._-]{0,63})?")
-_INSTANT: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+SUBJECT_PATTERN: Final = re.compile(
+    r"\d{6}(\d{3}){0,2}(-\d{2})?(/[a-z0-9][a-z0-9._-]{0,63})?", re.ASCII
+)
+_INSTANT: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
 _MAX_STATEMENT_BYTES: Final = 1 << 20
 
 E = TypeVar("E", bound=TrustError)

@@ -171,6 +171,23 @@ def test_a_header_that_lies_about_the_count_is_a_mismatch() -> None:
         list(_open(_resign(data, {"count": 49})).entries())
 
 
+@pytest.mark.parametrize("version", [True, 1.0])
+def test_a_preamble_version_that_only_equals_one_is_a_mismatch(
+    monkeypatch: pytest.MonkeyPatch, version: object
+) -> None:
+    # A sealer writing msgpack's true or 1.0 where the integer 1 belongs: equal to 1 in
+    # Python, but not the format's version.
+    def preamble(bundle_id: str, sender: str, kind: BundleKind) -> bytes:
+        body = {"muster": version, "id": bundle_id, "from": sender, "kind": kind.value}
+        packed: bytes = msgpack.packb(body)
+        return packed
+
+    monkeypatch.setattr("protocol.bundle.payload._preamble", preamble)
+    data, _ = seal(RECORDS, sender=NODE, to=DISTRICT)
+    with pytest.raises(PayloadMismatchError, match=f"payload muster {version!r} differs"):
+        _open(data)
+
+
 def test_a_relay_cannot_pass_a_payload_off_as_its_own() -> None:
     # The node's ciphertext under a header claiming another bundle id: the preamble disagrees.
     data, _ = seal(RECORDS, sender=NODE, to=DISTRICT)
@@ -259,6 +276,10 @@ def test_garbage_in_the_payload_preamble_is_a_mismatch() -> None:
     ("change", "message"),
     [
         ({"muster": 2}, "format version 2 not supported"),
+        ({"muster": True}, "format version True not supported"),
+        ({"muster": 1.0}, "format version 1.0 not supported"),
+        ({"from": "３７０１０２００１-01"}, "header.from"),
+        ({"created": "２０２６-11-29T00:00:00Z"}, "header.created"),
         ({"kind": "gossip"}, "not a bundle kind"),
         ({"seq": 0}, "header.seq"),
         ({"seq": 2, "prev": None}, "header.prev"),

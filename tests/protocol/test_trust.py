@@ -286,6 +286,8 @@ def test_an_administrator_authorises_a_hub_package() -> None:
         (lambda d: d["body"].update(batch="zz"), "field 'batch' missing or malformed"),
         (lambda d: d["body"].pop("at"), "expected YYYY-MM-DDTHH:MM:SSZ"),
         (lambda d: d["body"].update(answers="AB" * 32), "field 'answers' missing or malformed"),
+        # Full-width digits are digits to Python's \d, and never a division code.
+        (lambda d: d["body"].update(by="３７０１０２００１-01"), "field 'by' missing or malformed"),
     ],
 )
 def test_malformed_authorisations_are_refused(mutate, message: str) -> None:
