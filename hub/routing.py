@@ -94,7 +94,9 @@ def home_site(division_code: object) -> str | None:
 
     Returns None for anything that is not a division code.
     """
-    if not isinstance(division_code, str) or not division_code.isdigit():
+    if not isinstance(division_code, str) or not (
+        division_code.isascii() and division_code.isdigit()
+    ):
         return None
     if len(division_code) not in (6, 9, 12):
         return None

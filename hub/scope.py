@@ -199,7 +199,7 @@ def visible_audit(
             return sees_site(account, requests.get(row.subject))
         if action.startswith("certificate."):
             return sees_site(account, certificates.get(row.subject))
-        if action.startswith("alert.") and row.subject.isdigit():
+        if action.startswith("alert.") and row.subject.isascii() and row.subject.isdigit():
             return sees_subject(account, alerts.get(int(row.subject)))
         return False
 
