@@ -6,6 +6,11 @@ The app serves the API of docs/api.md and the admin endpoints, and runs
 its whole life. Services are built in a cleanup context: the store is migrated, the
 hub's keys are unlocked with the passphrase (``--passphrase-file`` or
 ``MUSTER_PASSPHRASE_FILE``), and everything is closed when the app stops.
+
+Stopping (SIGTERM, Ctrl-C): aiohttp stops listening, then ``on_shutdown`` sets
+``ctx.stopping``: no bundle is claimed any more, a stage or merge in progress is given
+up between two merge chunks (rolled back, its claim given back) and a scheduled job at
+its next safe point; the cleanup then waits for them, so none outlives the store.
 """
 
 from __future__ import annotations
@@ -33,10 +38,20 @@ _log = logging.getLogger("muster.hub")
 
 
 async def run_workers(ctx: HubContext) -> None:
-    """One pipeline worker: claim and process bundles until cancelled."""
-    while True:
+    """One pipeline worker: claim and process bundles until the hub stops or it is
+    cancelled."""
+    while not ctx.stopping.is_set():
+        # A step runs in a thread, which cannot be cancelled: a cancelled worker waits for
+        # its step instead, which ends soon once ``ctx.stopping`` is set (at the next
+        # merge chunk), so the store is never closed under a step in progress.
+        step = asyncio.ensure_future(asyncio.to_thread(run_once, ctx))
         try:
-            busy = await asyncio.to_thread(run_once, ctx)
+            busy = await asyncio.shield(step)
+        except asyncio.CancelledError:
+            ctx.stopping.set()
+            with contextlib.suppress(Exception):
+                await step
+            raise
         except OSError as exc:  # a full disk, a lost connection: no trace, a plain line
             _log.error("pipeline step failed (%s); the bundle is tried again in a minute", exc)
             busy = False
@@ -62,6 +77,7 @@ def _services(
         try:
             yield
         finally:
+            ctx.stopping.set()  # (set already by on_shutdown when the app was served)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -73,6 +89,15 @@ def _services(
     return services
 
 
+async def _stopping(app: web.Application) -> None:
+    # on_shutdown runs as soon as the server has stopped listening, before aiohttp waits
+    # for the requests in flight and before the cleanup waits for the pipeline workers
+    # and the scheduled jobs: told now, they give up at their next safe point.
+    ctx = app.get(CONTEXT)
+    if ctx is not None:
+        ctx.stopping.set()
+
+
 def create_app(
     config: HubConfig, *, context: HubContext | None = None, passphrase: bytes | None = None
 ) -> web.Application:
@@ -80,6 +105,7 @@ def create_app(
     app = web.Application(middlewares=[error_middleware], client_max_size=1 << 20)
     app.add_routes(routes)
     app.add_routes(admin_routes)
+    app.on_shutdown.append(_stopping)
     app.cleanup_ctx.append(_services(config, context, passphrase))
     app.cleanup_ctx.append(scheduled_jobs)
     mount_console(app, config)
