@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
-from hub.context import HubContext
+from hub.context import HubContext, give_up_if_stopping
 from hub.crosscheck.answers import answers_for_parent, mark_forwarded
 from hub.rawstore import bundle_path
 from hub.store.models import UpBundle
@@ -118,9 +118,13 @@ def build_packages(ctx: HubContext, *, signer: AdminSigner | None = None) -> lis
         NotEnrolledError: the hub has no parent (the province, or not enrolled yet).
         StateError: ``auto``, but the hub holds no administrator key of its own.
         TrustError: an op has no provenance to pass on, or the hub is not enrolled.
+        StoppingError: the hub began to stop; the packages made so far are kept.
     """
     made: list[PackageInfo] = []
     while True:
+        # Between two packages, each its own transaction (with the cursor it moves), is
+        # where a stopping hub gives up; the next run cuts the rest.
+        give_up_if_stopping(ctx, "packaging for the parent")
         with ctx.store.writer() as session:
             ctx.store.lock_merges(session)
             parent = require_parent(ctx, session)

@@ -1,8 +1,9 @@
 """Stopping a hub (SIGTERM, Ctrl-C; docs/hub.md §7): once ``ctx.stopping`` is set no
 bundle is claimed, a stage or merge gives up between two merge chunks (rolled back, its
-claim given back). Then a real ``muster hub run`` process gets SIGTERM while merging a
-bundle of many chunks: it exits 0 without a traceback, nothing is half-merged, and
-after a restart the bundle is merged exactly once.
+claim given back) and a scheduled job is given up, not failed. Then real ``muster hub
+run`` processes get SIGTERM while merging a bundle of many chunks and during a sync
+with a parent that never answers: they exit 0 without a traceback, nothing is
+half-merged, and after a restart the bundle is merged exactly once.
 
 Time bounds here are hang guards only: nothing asserts how fast a hub stops.
 """
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,10 +27,13 @@ import sqlalchemy as sa
 import hub.stage
 from hub.audit import verify_audit
 from hub.config import HubConfig
+from hub.console.jobs import JobBoard
 from hub.context import HubContext
+from hub.errors import StoppingError
 from hub.faults import FAULT_ENV, MARK_ENV
 from hub.pipeline import run_once
 from hub.review import approve
+from hub.scheduler import HubScheduler, JobSpec, job_status
 from hub.store.models import BundleRow, OpBatch, RecordRow, StageItem
 from node.services.stopping import Stopping
 from tests.hub.conftest import make_hub
@@ -127,6 +132,22 @@ def test_a_merge_of_an_approved_bundle_is_given_up_and_done_whole_later(
         assert verify_audit(ctx.store) >= 3
     finally:
         ctx.store.dispose()
+
+
+def test_a_job_given_up_is_recorded_as_such_not_as_a_failure(hub: HubContext) -> None:
+    def long_job() -> None:
+        hub.stopping.set()  # SIGTERM arrives while it runs
+        raise StoppingError("the hub is stopping: the test job was given up")
+
+    spec = JobSpec(name="long", call=long_job, seconds=10)
+    scheduler = HubScheduler(hub, JobBoard(), [spec])
+    assert scheduler.run(spec)
+    kept = job_status(hub, "long")
+    assert (kept.runs, kept.failures, kept.failing) == (1, 0, 0)
+    assert kept.last_error is not None
+    assert kept.last_error.startswith("stopping: ")
+    assert not scheduler.run(spec)  # no run starts once the hub is stopping
+    assert job_status(hub, "long").runs == 1
 
 
 # Real processes.
@@ -288,3 +309,57 @@ def test_sigterm_while_merging_a_big_bundle_stops_cleanly_and_it_is_merged_once_
         ctx.store.dispose()
     audit = run_hub("audit", "verify", data=data)
     assert audit.returncode == 0, audit.stderr
+
+
+class SilentParent:
+    """A parent hub that accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.connections.append(self._socket.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_sync_with_a_silent_parent_gives_the_sync_up(
+    tmp_path: Path, processes: list[HubProcess]
+) -> None:
+    parent = SilentParent()
+    try:
+        data = tmp_path / "hub"
+        config = make_data_dir(data, PKI)
+        hub = HubProcess(
+            data,
+            tmp_path / "hub.log",
+            MUSTER_HUB_PARENT_URL=parent.url,
+            MUSTER_HUB_SYNC_INTERVAL_SECONDS="1",
+        )
+        processes.append(hub)
+        _wait_for(lambda: bool(parent.connections), "the sync never reached the parent")
+        assert hub.terminate() == 0, hub.log.read_text()
+        log = hub.log.read_text()
+        assert "Traceback" not in log, log
+    finally:
+        parent.close()
+    ctx = context_for(config, PKI)
+    try:
+        kept = job_status(ctx, "sync")
+        assert (kept.runs, kept.failures) == (1, 0)
+        assert kept.last_error is not None
+        assert kept.last_error.startswith("stopping: ")
+    finally:
+        ctx.store.dispose()
+    assert run_hub("audit", "verify", data=data).returncode == 0
