@@ -31,6 +31,7 @@ from hub.context import HubContext
 from hub.jobs import scheduled_jobs
 from hub.pipeline import run_once
 from hub.runtime import open_context
+from node.services.stopping import Stopping
 
 __all__ = ["create_app", "run_workers"]
 
@@ -66,6 +67,11 @@ def _services(
     config: HubConfig, context: HubContext | None, passphrase: bytes | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
+        if context is not None:
+            # A context passed in (tests) may have been served before, or be a copy
+            # (dataclasses.replace) of one that was, sharing its flag, set when that app
+            # stopped: this app starts with a flag of its own.
+            context.stopping = Stopping()
         ctx: HubContext = (
             context
             if context is not None
@@ -85,6 +91,10 @@ def _services(
                     await task
             if context is None:
                 ctx.store.dispose()
+            else:
+                # A context passed in (tests) outlives the app: it is handed back as a
+                # new start would find it, not stopping, so it can still process bundles.
+                ctx.stopping = Stopping()
 
     return services
 

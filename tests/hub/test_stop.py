@@ -10,6 +10,7 @@ Time bounds here are hang guards only: nothing asserts how fast a hub stops.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -23,8 +24,10 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from aiohttp.test_utils import TestServer
 
 import hub.stage
+from hub.app import create_app
 from hub.audit import verify_audit
 from hub.config import HubConfig
 from hub.console.jobs import JobBoard
@@ -132,6 +135,20 @@ def test_a_merge_of_an_approved_bundle_is_given_up_and_done_whole_later(
         assert verify_audit(ctx.store) >= 3
     finally:
         ctx.store.dispose()
+
+
+def test_a_context_passed_to_the_app_is_handed_back_not_stopping(
+    hub: HubContext, deltas: DeltaFactory
+) -> None:
+    async def serve_and_stop() -> None:
+        server = TestServer(create_app(hub.config, context=hub))
+        await server.start_server()
+        await server.close()
+
+    asyncio.run(serve_and_stop())
+    assert not hub.stopping.is_set()
+    submit(hub, deltas.bundle([deltas.create(record_id(1))])[0])
+    assert drain(hub) == 1
 
 
 def test_a_job_given_up_is_recorded_as_such_not_as_a_failure(hub: HubContext) -> None:
