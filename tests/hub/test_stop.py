@@ -44,6 +44,7 @@ from tests.hub.datadir import ROOT, context_for, make_data_dir, run_hub
 from tests.hub.factory import DeltaFactory, record_id
 from tests.hub.helpers import bundle_row, count, drain, submit
 from tests.pki import Pki
+from tests.ports import server_port
 
 #: Hang guards: far beyond what any step here takes, even on a loaded machine.
 _GUARD = 180.0
@@ -190,17 +191,11 @@ def big_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class HubProcess:
     """``python -m hub run`` on a data directory, its output kept in a file."""
 
     def __init__(self, data: Path, log: Path, **env: str) -> None:
-        self.port = _free_port()
+        self.port = server_port()  # below the ephemeral range: tests/ports.py says why
         self.log = log
         environment = {
             **os.environ,
