@@ -30,6 +30,7 @@ __all__ = [
     "WORK_STATES",
     "Claim",
     "claim_next",
+    "give_back",
     "hold",
     "release",
     "release_all_on_sqlite",
@@ -53,7 +54,10 @@ class Claim:
 
 
 def claim_next(ctx: HubContext) -> Claim | None:
-    """Claim the oldest bundle with work to do, or return None."""
+    """Claim the oldest bundle with work to do, or return None (always once the hub
+    is stopping: a claim taken then would be given up at once, or wait for its lease)."""
+    if ctx.stopping.is_set():
+        return None
     now = ctx.now()
     with ctx.store.write() as session:
         query = (
@@ -102,15 +106,32 @@ def retry_soon(ctx: HubContext, claim: Claim) -> None:
     Best effort: the store may be what failed, and then the lease ends on its own.
     """
     seconds = min(RETRY_SECONDS, ctx.config.claim_lease_seconds)
+    _change_claim(ctx, claim, lease_until=ctx.now() + timedelta(seconds=seconds))
+
+
+def give_back(ctx: HubContext, claim: Claim) -> None:
+    """End our claim on a bundle whose step was given up (its transaction rolled back,
+    the bundle still in the state it was claimed in) because the hub is stopping, so
+    that the next start, or another process, claims it at once rather than after the
+    lease.
+
+    Best effort: if this write fails too, the lease ends on its own (and a SQLite hub
+    ends every claim when it starts).
+    """
+    _change_claim(ctx, claim, claimed_by=None, lease_until=None)
+
+
+def _change_claim(ctx: HubContext, claim: Claim, **values: object) -> None:
+    """Update our claim's row, if it is still ours; a failure is logged, not raised."""
     try:
         with ctx.store.write() as session:
             session.execute(
                 sa.update(BundleRow)
                 .where(BundleRow.id == claim.row_id, BundleRow.claimed_by == ctx.worker)
-                .values(lease_until=ctx.now() + timedelta(seconds=seconds))
+                .values(**values)
             )
-    except Exception as exc:  # the store failing too: the full lease stands
-        _log.warning("bundle row %s: lease not shortened (%s)", claim.row_id, type(exc).__name__)
+    except Exception as exc:  # the store failing too: the lease ends on its own
+        _log.warning("bundle row %s: claim not changed (%s)", claim.row_id, type(exc).__name__)
 
 
 def release(row: BundleRow) -> None:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,8 +224,19 @@ def _run(args: argparse.Namespace) -> int:
     config = _config(args)
     passphrase = read_passphrase(args.passphrase_file)
     app = create_app(config, passphrase=passphrase)
+    app.on_startup.append(_freeze)
     web.run_app(app, host=config.listen_host, port=config.listen_port, print=_quiet)
     return 0
+
+
+async def _freeze(_app: web.Application) -> None:
+    # After the services are up (the cleanup contexts run first): what is built by now
+    # (some 150,000 objects of 1,250 modules, the schema, the console's templates, the
+    # trust store) lives as long as the process. Frozen, it is no longer traversed by
+    # the collector, neither while serving nor by the collections at interpreter exit,
+    # which otherwise took most of the time between SIGTERM and the exit of an idle hub.
+    gc.collect()
+    gc.freeze()
 
 
 def _quiet(*_args: Any) -> None:

@@ -15,13 +15,22 @@ from crypto.age import AgeIdentity
 from crypto.keys import KeyPair
 from crypto.sign import SigningKey
 from hub.config import HubConfig
+from hub.errors import StoppingError
 from hub.store.engine import Store
 from hub.store.models import CertificateRow, HubState, RevocationRow
+from node.services.stopping import Stopping
 from protocol.divisions import Divisions
 from protocol.schema import Schema
 from protocol.trust import Certificate, RevocationList, TrustAnchor, TrustStore
 
-__all__ = ["HubContext", "bump_trust_version", "get_state", "set_state", "utc_now"]
+__all__ = [
+    "HubContext",
+    "bump_trust_version",
+    "get_state",
+    "give_up_if_stopping",
+    "set_state",
+    "utc_now",
+]
 
 _TRUST_VERSION = "trust_version"
 
@@ -46,6 +55,9 @@ class HubContext:
             when unlocked: it authorises packages under the ``auto`` policy.
         retired_ages: age identities of keys rotated away (hub/rotation.py), kept to open
             bundles sealed to them before the rotation.
+        stopping: set when ``hub run`` begins to stop (SIGTERM, Ctrl-C): no bundle is
+            claimed any more, a step in progress gives up between two merge chunks and
+            the scheduled jobs between two of their transactions (docs/hub.md §7).
     """
 
     config: HubConfig
@@ -58,6 +70,7 @@ class HubContext:
     worker: str = "hub"
     admin_key: SigningKey | None = None
     retired_ages: tuple[AgeIdentity, ...] = ()
+    stopping: Stopping = field(default_factory=Stopping)
     _trust: tuple[str, TrustStore] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,6 +104,17 @@ class HubContext:
         with self._lock:
             self._trust = (version, store)
         return store
+
+
+def give_up_if_stopping(ctx: HubContext, what: str) -> None:
+    """A safe point of long work (between two merge chunks, two job steps): raise if the
+    hub has begun to stop, so the work's open transaction is rolled back there.
+
+    Raises:
+        StoppingError: ``ctx.stopping`` is set; the message says what was given up.
+    """
+    if ctx.stopping.is_set():
+        raise StoppingError(f"the hub is stopping: {what} was given up")
 
 
 def get_state(session: Session, key: str) -> str | None:

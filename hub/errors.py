@@ -14,6 +14,7 @@
     ├── hub.AlreadyDecidedError     a bundle or request was decided already
     ├── hub.LoginThrottledError     too many failed logins: wait              (429)
     ├── hub.ClaimLostError          another worker took over a claimed bundle
+    ├── hub.StoppingError           the hub is stopping: a step or a job was given up (503)
     └── hub.BundleStorageError      the hub's disk refused a bundle (full)    (507)
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "KindNotAcceptedError",
     "LoginThrottledError",
     "NotFoundError",
+    "StoppingError",
     "WrongRecipientError",
 ]
 
@@ -95,6 +97,17 @@ class ClaimLostError(StateError):
     """Another worker claimed this bundle after our lease ran out; our work is discarded."""
 
     code = "claim_lost"
+
+
+class StoppingError(StateError):
+    """The hub is stopping (SIGTERM, Ctrl-C): a pipeline step or a scheduled job was given
+    up at a safe point, its transaction rolled back, so nothing is half-written."""
+
+    http_status = 503
+    code = "stopping"
+
+    def diagnostics(self) -> str:
+        return "Nothing was lost: the work is done again, whole, when the hub runs next."
 
 
 class BundleStorageError(StateError):

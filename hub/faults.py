@@ -2,9 +2,11 @@
 
 ``MUSTER_FAULT_HUB=<point>[:<action>][,…]`` arms points; the action is ``kill`` (the
 default: the process sends itself SIGKILL, as ``kill -9`` would), ``pause`` (the
-process writes ``MUSTER_FAULT_HUB_MARK`` and sleeps, so a test can kill it there) or
-``enospc`` (an ``OSError`` "No space left on device" is raised there, as a full disk
-would raise it from a write).
+process writes ``MUSTER_FAULT_HUB_MARK`` and sleeps, so a test can kill it there),
+``hold`` (the process writes the mark and waits until the test removes it, each time
+it passes the point: a test can stop the hub there and let it go on, one point at a
+time) or ``enospc`` (an ``OSError`` "No space left on device" is raised there, as a
+full disk would raise it from a write).
 Unset, :func:`fault` costs one environment lookup.
 """
 
@@ -57,6 +59,9 @@ def fault(point: str) -> None:
             continue
         if action.strip() == "enospc":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if action.strip() == "hold":
+            _hold(os.environ.get(MARK_ENV), point)
+            return
         if action.strip() == "pause":
             mark = os.environ.get(MARK_ENV)
             if mark:
@@ -64,3 +69,12 @@ def fault(point: str) -> None:
             while True:  # until the test kills us
                 time.sleep(3600)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _hold(mark: str | None, point: str) -> None:
+    if not mark:
+        return
+    path = Path(mark)
+    path.write_text(point)
+    while path.exists():  # until the test removes it
+        time.sleep(0.02)

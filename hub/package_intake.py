@@ -408,6 +408,7 @@ def run_package_pass(
         AuthorisationError: the package's manifest is missing, or differs from its ops.
         ProvenanceError: an op lacks valid provenance (the error names it).
         TrustError: a certificate or revocation list it carries is not acceptable.
+        StoppingError: the hub began to stop; the pass was given up between two chunks.
     """
     if row.kind != BundleKind.PACKAGE.value or not row.sender or row.created is None:
         raise EntryError(f"bundle {row.bundle_id}: not a package")

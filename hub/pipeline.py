@@ -11,7 +11,10 @@
 
 Each step commits its result, its audit entry and the end of its claim together, and
 only while the claim is still the worker's (:func:`hub.claims.hold`): a crash or a
-kill anywhere leaves the bundle where it was, to be claimed again.
+kill anywhere leaves the bundle where it was, to be claimed again. A hub that begins
+to stop (``ctx.stopping``) gives a stage or merge up between two merge chunks
+(:class:`~hub.errors.StoppingError`): the transaction is rolled back as a kill would
+leave it, and the claim is given back so the next start takes the bundle at once.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from typing import Any
 
 from crypto.errors import MusterError
 from hub.audit import append_audit
-from hub.claims import Claim, claim_next, hold, release, retry_soon
+from hub.claims import Claim, claim_next, give_back, hold, release, retry_soon
 from hub.context import HubContext
 from hub.downward import acknowledge
-from hub.errors import NotFoundError
+from hub.errors import NotFoundError, StoppingError
 from hub.faults import fault
 from hub.intake import verify_row
 from hub.merge import apply_chunk
@@ -59,6 +62,9 @@ def stage(ctx: HubContext, row_id: int) -> BundleState:
                     session.commit()
                     return BundleState.MERGED
                 summary = _run_pass(ctx, session, row, spool, write_blobs=auto)
+            except StoppingError:
+                session.rollback()  # the bundle stays verified; run_once gives its claim back
+                raise
             except MusterError as exc:
                 session.rollback()
                 return _fail(ctx, row_id, exc)
@@ -98,6 +104,9 @@ def merge(ctx: HubContext, row_id: int) -> BundleState:
             row = hold(session, row_id, ctx.worker)
             try:
                 summary = _run_pass(ctx, session, row, spool, write_blobs=True)
+            except StoppingError:
+                session.rollback()  # the bundle stays approved; run_once gives its claim back
+                raise
             except MusterError as exc:
                 session.rollback()
                 return _fail(ctx, row_id, exc)
@@ -246,6 +255,11 @@ def run_once(ctx: HubContext) -> bool:
         return False
     try:
         process(ctx, claim)
+    except StoppingError as exc:
+        # Given up between two merge chunks, its transaction rolled back: the bundle is
+        # where it was, and is claimed again, at once, when the hub next runs.
+        give_back(ctx, claim)
+        _log.info("bundle row %s: %s", claim.row_id, exc.message)
     except MusterError as exc:
         _log.warning("bundle row %s: %s (%s)", claim.row_id, exc.message, exc.code)
     except Exception:

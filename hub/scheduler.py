@@ -21,6 +21,11 @@ process: last start and end, last error (a :class:`~crypto.errors.MusterError`'s
 and message, only the class name otherwise), next run, runs and failures.
 
 Other modules add their jobs as :class:`JobSpec` values (name, call, seconds).
+
+When the hub stops, ``ctx.stopping`` is set first: no run starts any more, and a long
+job gives up at its next safe point (between two of its transactions, or at the
+sync's next HTTP exchange) with :class:`~hub.errors.StoppingError`, recorded as given
+up rather than as a failure; :meth:`HubScheduler.shutdown` then waits for it.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from hub.console.jobs import JobBoard, describe_error
 from hub.context import HubContext, get_state, set_state
+from hub.errors import StoppingError
 
 __all__ = ["JOB_PREFIX", "HubScheduler", "JobSpec", "JobStatus", "job_status", "record_run"]
 
@@ -116,6 +122,10 @@ def job_status(ctx: HubContext, name: str) -> JobStatus:
         return JobStatus.from_json(name, get_state(session, JOB_PREFIX + name))
 
 
+def _failed(error: BaseException | None) -> bool:
+    return error is not None and not isinstance(error, StoppingError)
+
+
 def record_run(
     ctx: HubContext,
     spec: JobSpec,
@@ -125,7 +135,12 @@ def record_run(
     error: BaseException | None,
     next_run: datetime,
 ) -> JobStatus:
-    """Keep a run's outcome in the store; return the job's new status."""
+    """Keep a run's outcome in the store; return the job's new status.
+
+    A run given up because the hub was stopping (:class:`~hub.errors.StoppingError`)
+    keeps its error as the last one, but is not a failure: the counts stay as they were.
+    """
+    failed = _failed(error)
     with ctx.store.write() as session:
         key = JOB_PREFIX + spec.name
         before = JobStatus.from_json(spec.name, get_state(session, key))
@@ -137,8 +152,8 @@ def record_run(
             last_error=None if error is None else describe_error(error)[:500],
             next_run=_instant(next_run),
             runs=before.runs + 1,
-            failures=before.failures + (error is not None),
-            failing=before.failing + 1 if error is not None else 0,
+            failures=before.failures + failed,
+            failing=before.failing + 1 if failed else 0 if error is None else before.failing,
         )
         set_state(session, key, after.to_json())
     return after
@@ -198,6 +213,8 @@ class HubScheduler:
 
         Returns whether the job ran.
         """
+        if self._ctx.stopping.is_set():
+            return False  # a run due while the hub stops would only be given up
         with self._lock:
             if self._monotonic() < self._not_before.get(spec.name, 0.0):
                 return False
@@ -206,13 +223,17 @@ class HubScheduler:
         try:
             with self._board.run(spec.name, self._ctx.now):
                 spec.call()
+        except StoppingError as exc:
+            error = exc
+            _log.info("job %s given up: %s", spec.name, exc.message)
         # A scheduled job never raises into the scheduler: the board, the store and the
         # log say why it failed.
         except Exception as exc:
             error = exc
             _log.warning("job %s failed: %s", spec.name, describe_error(exc))
         with self._lock:
-            failing = self._failing.get(spec.name, 0) + 1 if error is not None else 0
+            before = self._failing.get(spec.name, 0)
+            failing = before + 1 if _failed(error) else 0 if error is None else before
             self._failing[spec.name] = failing
             wait = self.backoff(spec, failing)
             self._not_before[spec.name] = self._monotonic() + wait
@@ -230,5 +251,7 @@ class HubScheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
+        """Stop the schedule and wait for a job that is running (tell it to stop first:
+        ``ctx.stopping``), so that none outlives the store it writes to."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)

@@ -33,7 +33,7 @@ from typing import Any
 import msgpack
 from sqlalchemy.orm import Session
 
-from hub.context import HubContext
+from hub.context import HubContext, give_up_if_stopping
 from hub.crosscheck.answers import receive_answers
 from hub.faults import fault
 from hub.merge import apply_chunk
@@ -207,6 +207,10 @@ class StagePass:
     def flush(self) -> None:
         if not self.chunk:
             return
+        # Between two chunks is where a stopping hub gives the pass up: the caller rolls
+        # the whole transaction back, so the bundle is merged whole on a later pass or
+        # not at all, and the process exits within one chunk instead of the whole pass.
+        give_up_if_stopping(self.ctx, f"the pass of bundle {self.row.bundle_id}")
         result = apply_chunk(self.session, self.chunk, self.policy)
         insert_op_batch(
             self.session,
@@ -317,6 +321,7 @@ def run_pass(
         EntryError: an entry is malformed or has no place in a delta.
         AuthorisationError: the manifest does not match the authorisation or the ops.
         TrustError: the approver's certificate is no longer acceptable.
+        StoppingError: the hub began to stop; the pass was given up between two chunks.
     """
     if row.kind != "delta" or not row.sender or row.created is None:
         raise EntryError(f"bundle {row.bundle_id}: only delta bundles are staged")

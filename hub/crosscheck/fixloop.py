@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
-from hub.context import HubContext
+from hub.context import HubContext, give_up_if_stopping
 from hub.crosscheck.dataset import Dataset, RegisterRow
 from hub.crosscheck.findings import (
     Finding,
@@ -158,12 +158,18 @@ def recheck_findings(
         finding_ids: only these findings.
         not_seen_in: only findings whose last check was not of this dataset.
         by: who asked (audited).
+
+    Raises:
+        StoppingError: the hub began to stop; the pages done so far are kept.
     """
     evidence = _Evidence(ctx)
     policy = ctx.config.crosscheck.authority
     checked = closed = no_dataset = 0
     after = ""
     while True:
+        # Between two pages, each its own transaction, a stopping hub gives up: what is
+        # left open is checked by the next run.
+        give_up_if_stopping(ctx, "the re-check of the cross-check's findings")
         with ctx.store.write() as session:
             page = session.scalars(
                 _live(

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 import zstandard
 from sqlalchemy.orm import Session
 
-from hub.context import HubContext, get_state, set_state
+from hub.context import HubContext, get_state, give_up_if_stopping, set_state
 from hub.store.bulk import insert_rows
 from hub.store.models import BundleRow, OpBatch, RecordRow
 from hub.store.report_models import FactsRow
@@ -191,6 +191,9 @@ def _load(session: Session, ids: list[str]) -> list[tuple[str, str, str, Any]]:
 
 def _step(ctx: HubContext, rules: FactRules) -> tuple[int, int, int] | None:
     """Cover the next op batches; ``(records, batches, cursor)``, or None when none is left."""
+    # Between two steps, each its own transaction, is where a stopping hub gives up: the
+    # cursor names the last step committed, and the next refresh goes on from there.
+    give_up_if_stopping(ctx, "the refresh of the report facts")
     with ctx.store.write() as session:
         ctx.store.lock_merges(session)
         cursor = int(get_state(session, CURSOR_KEY) or 0)
@@ -254,6 +257,8 @@ def _rebuild(ctx: HubContext, rules: FactRules) -> int:
         set_state(session, CURSOR_KEY, str(top))
     after, count = "", 0
     while True:
+        # Between two pages: the tag "rebuilding" makes the next refresh start again.
+        give_up_if_stopping(ctx, "the rebuild of the report facts")
         with ctx.store.write() as session:
             ctx.store.lock_merges(session)
             page = session.execute(
@@ -281,6 +286,9 @@ def refresh_facts(ctx: HubContext, *, verify: bool = False, rebuild: bool = Fals
             full count: the daily snapshot job asks for it), and rebuild if
             they differ.
         rebuild: make every row again.
+
+    Raises:
+        StoppingError: the hub began to stop; the steps done so far are kept.
     """
     rules = _rules(ctx)
     with _REFRESH_LOCK:

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.audit import append_audit
-from hub.context import HubContext
+from hub.context import HubContext, give_up_if_stopping
 from hub.crosscheck.answers import answers_for_parent, mark_forwarded
 from hub.rawstore import bundle_path
 from hub.store.models import UpBundle
@@ -99,7 +99,7 @@ def _plan(ctx: HubContext, session: Session, cursor: Cursor) -> tuple[int, Curso
     limit_ops, limit_bytes = ctx.config.package_max_ops, ctx.config.package_max_bytes
     count, size, end = 0, 0, cursor
     taken: set[str] = set()
-    for op in ops_between(session, cursor):
+    for op in _stoppable(ctx, ops_between(session, cursor)):
         new = [ref for ref in op.blobs if ref not in taken]
         cost = len(op.raw) + _OP_OVERHEAD + sum(_blob_size(ctx, ref) for ref in new)
         if count and (count >= limit_ops or size + cost > limit_bytes):
@@ -118,9 +118,13 @@ def build_packages(ctx: HubContext, *, signer: AdminSigner | None = None) -> lis
         NotEnrolledError: the hub has no parent (the province, or not enrolled yet).
         StateError: ``auto``, but the hub holds no administrator key of its own.
         TrustError: an op has no provenance to pass on, or the hub is not enrolled.
+        StoppingError: the hub began to stop; the packages made so far are kept.
     """
     made: list[PackageInfo] = []
     while True:
+        # Between two packages, each its own transaction (with the cursor it moves), is
+        # where a stopping hub gives up; the next run cuts the rest.
+        give_up_if_stopping(ctx, "packaging for the parent")
         with ctx.store.writer() as session:
             ctx.store.lock_merges(session)
             parent = require_parent(ctx, session)
@@ -193,9 +197,22 @@ def _crls_wait(ctx: HubContext, session: Session) -> bool:
     return draft is None and crls_waiting(ctx, session)
 
 
-def _scan(session: Session, start: Cursor, end: Cursor) -> list[LoggedOp]:
+def _scan(ctx: HubContext, session: Session, start: Cursor, end: Cursor) -> list[LoggedOp]:
     """The package's ops without their bytes (the entries read them again as they go)."""
-    return [replace(op, raw=b"") for op in ops_between(session, start, end)]
+    return [replace(op, raw=b"") for op in _stoppable(ctx, ops_between(session, start, end))]
+
+
+def _stoppable(ctx: HubContext, ops: Iterator[LoggedOp]) -> Iterator[LoggedOp]:
+    """``ops``, giving up before each one if the hub has begun to stop.
+
+    Planning, scanning and sealing a package of 20,000 ops each read them all (seconds,
+    on a loaded machine), inside the one transaction that makes the package. Giving up
+    there rolls that transaction back and seal_entries removes its unfinished file, so
+    the cursor and the stream position are as they were.
+    """
+    for op in ops:
+        give_up_if_stopping(ctx, "packaging for the parent")
+        yield op
 
 
 def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: AdminSigner) -> None:
@@ -204,10 +221,11 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
     Raises:
         TrustError: an op has no provenance, or ``signer`` cannot authorise for this hub.
         BundleTooLargeError, EntryLimitError: the package breaks a bundle limit.
+        StoppingError: the hub began to stop; nothing is sealed (the caller rolls back).
     """
     now = ctx.now()
     start, end = Cursor(row.from_batch, row.from_offset), Cursor(row.to_batch, row.to_offset)
-    ops = _scan(session, start, end)
+    ops = _scan(ctx, session, start, end)
     for bundle in sorted({op.bundle for op in ops if op.source == "resolution"}):
         resolution_manifest(session, site=ctx.site, bundle=bundle, signer=signer, at=now)
     carried = carried_manifests(session, ops)
@@ -239,7 +257,7 @@ def seal_package(ctx: HubContext, session: Session, row: UpBundle, signer: Admin
         yield from (encode_entry(c) for c in crls)
         yield from (encode_entry(m) for m in carried)
         yield encode_entry(own)
-        for op in ops_between(session, start, end):
+        for op in _stoppable(ctx, ops_between(session, start, end)):
             yield [EntryTag.OP.value, msgpack.unpackb(op.raw, raw=False)]
         for blob in _blobs(ctx, blob_ids):
             yield encode_entry(blob)

@@ -11,10 +11,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from contextlib import suppress
+from typing import Any
 
 from crypto.errors import StateError
-from hub.context import HubContext
+from hub.context import HubContext, give_up_if_stopping
+from hub.errors import StoppingError
 from hub.scheduler import JobSpec
 from hub.upward.building import build_packages
 from hub.upward.parent import parent_of
@@ -44,11 +47,42 @@ def sync_job(ctx: HubContext, down: DownFactory) -> SyncReport:
     Raises:
         StateError: the parent refused a package or we refused a down bundle (why is in
             the message); every other failure of :func:`hub.upward.sync_with_parent`.
+        StoppingError: the hub began to stop; the sync was given up.
     """
-    report = asyncio.run(sync_with_parent(ctx, down(ctx)))
+    give_up_if_stopping(ctx, "the sync with the parent")
+    report = asyncio.run(_unless_stopping(ctx, sync_with_parent(ctx, down(ctx))))
     if report.error is not None:
         raise StateError(f"sync with the parent: {report.error}")
     return report
+
+
+async def _unless_stopping(ctx: HubContext, work: Coroutine[Any, Any, SyncReport]) -> SyncReport:
+    """Run a sync in this thread's loop, cancelled if the hub begins to stop.
+
+    A sync with a parent that does not answer waits minutes (HTTP timeouts, back-off),
+    and its thread holds the process that long at exit. It is cancelled at its next
+    ``await``, an HTTP exchange or a back-off, never inside one of its transactions,
+    which have none: each is whole or absent, and a package sent without its receipt is
+    sent again next time (the parent answers with the receipt it gave).
+
+    Raises:
+        StoppingError: the sync was cancelled because the hub is stopping.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+
+    def interrupt() -> None:
+        # Called in the thread that stops the hub; a loop closed already has nothing left.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(task.cancel)
+
+    with ctx.stopping.on_set(interrupt):
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not (task.cancelled() and ctx.stopping.is_set()):
+                raise
+    raise StoppingError("the hub is stopping: the sync with the parent was given up")
 
 
 def upward_jobs(ctx: HubContext, down: DownFactory) -> list[JobSpec]:
