@@ -90,7 +90,7 @@ Each package adds its own subclasses in its ``errors`` module (``crypto``, ``pro
     │   ├── hub.BundleStorageError                      the hub's disk refused a bundle (507)
     │   ├── hub.ClaimLostError
     │   ├── hub.LoginThrottledError
-    │   ├── hub.StoppingError                           the hub is stopping: a step or a job given up
+    │   ├── hub.StoppingError                           the hub is stopping: a step given up
     │   ├── node.reports.ReportWriteError
     │   ├── hub.crosscheck.FindingStateError
     │   ├── hub.demo.DemoBusyError                      a demo still runs in that directory

@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from contextlib import suppress
-from typing import Any
+from collections.abc import Callable
 
 from crypto.errors import StateError
 from hub.context import HubContext, give_up_if_stopping
@@ -22,6 +20,7 @@ from hub.scheduler import JobSpec
 from hub.upward.building import build_packages
 from hub.upward.parent import parent_of
 from hub.upward.port import DownHalf, sync_with_parent
+from node.services.stopping import unless_stopping
 from node.services.values import SyncReport
 
 __all__ = ["PACKAGE_JOB", "SYNC_JOB", "package_job", "sync_job", "upward_jobs"]
@@ -50,39 +49,15 @@ def sync_job(ctx: HubContext, down: DownFactory) -> SyncReport:
         StoppingError: the hub began to stop; the sync was given up.
     """
     give_up_if_stopping(ctx, "the sync with the parent")
-    report = asyncio.run(_unless_stopping(ctx, sync_with_parent(ctx, down(ctx))))
+    given_up = "the hub is stopping: the sync with the parent was given up"
+    report = asyncio.run(
+        unless_stopping(
+            ctx.stopping, sync_with_parent(ctx, down(ctx)), lambda: StoppingError(given_up)
+        )
+    )
     if report.error is not None:
         raise StateError(f"sync with the parent: {report.error}")
     return report
-
-
-async def _unless_stopping(ctx: HubContext, work: Coroutine[Any, Any, SyncReport]) -> SyncReport:
-    """Run a sync in this thread's loop, cancelled if the hub begins to stop.
-
-    A sync with a parent that does not answer waits minutes (HTTP timeouts, back-off),
-    and its thread holds the process that long at exit. It is cancelled at its next
-    ``await``, an HTTP exchange or a back-off, never inside one of its transactions,
-    which have none: each is whole or absent, and a package sent without its receipt is
-    sent again next time (the parent answers with the receipt it gave).
-
-    Raises:
-        StoppingError: the sync was cancelled because the hub is stopping.
-    """
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(work)
-
-    def interrupt() -> None:
-        # Called in the thread that stops the hub; a loop closed already has nothing left.
-        with suppress(RuntimeError):
-            loop.call_soon_threadsafe(task.cancel)
-
-    with ctx.stopping.on_set(interrupt):
-        try:
-            return await task
-        except asyncio.CancelledError:
-            if not (task.cancelled() and ctx.stopping.is_set()):
-                raise
-    raise StoppingError("the hub is stopping: the sync with the parent was given up")
 
 
 def upward_jobs(ctx: HubContext, down: DownFactory) -> list[JobSpec]:

@@ -22,7 +22,7 @@ import os
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -44,7 +44,7 @@ from node.services.context import CardSource, NodeContext, open_node, utc_now
 from node.services.enrollment import REQUEST_FILE, enroll, enrollment_state, init_node
 from node.services.sessions import NodeSessionStore
 from node.services.state import require_parent
-from node.services.stopping import Stopping
+from node.services.stopping import Stopping, unless_stopping
 from node.services.sync import NodeSyncPort, run_sync
 from node.services.transfer import export_bundles, import_paths
 from node.services.values import (
@@ -511,7 +511,6 @@ class NodeServices:
         )
 
         async def go() -> SyncReport:
-            loop = asyncio.get_running_loop()
             async with HubClient(
                 url,
                 subject=ctx.node_id,
@@ -521,24 +520,11 @@ class NodeServices:
                 max_bundle_bytes=config.max_bundle_bytes,
                 rng=random.Random(int.from_bytes(ctx.rng(8), "big")),  # noqa: S311 - jitter
             ) as client:
-                work = asyncio.ensure_future(run_sync(NodeSyncPort(ctx), client))
-
-                def interrupt() -> None:
-                    # Called from the thread that stops the agent. The run is cancelled
-                    # at its next await (an HTTP exchange or a back-off): its
-                    # transactions have none, so each is whole or absent, and a bundle
-                    # sent without its receipt is sent again next time (the hub answers
-                    # with the receipt it gave). A loop already closed has nothing left.
-                    with suppress(RuntimeError):
-                        loop.call_soon_threadsafe(work.cancel)
-
-                with ctx.stopping.on_set(interrupt):
-                    try:
-                        return await work
-                    except asyncio.CancelledError:
-                        if not (work.cancelled() and ctx.stopping.is_set()):
-                            raise
-                raise StoppingError("the node is stopping: the sync was given up")
+                return await unless_stopping(
+                    ctx.stopping,
+                    run_sync(NodeSyncPort(ctx), client),
+                    lambda: StoppingError("the node is stopping: the sync was given up"),
+                )
 
         report: SyncReport | None = None
         failure: Exception | None = None

@@ -12,11 +12,15 @@ exchange or a back-off), never inside one of its transactions, which have no ``a
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TypeVar
 
-__all__ = ["Stopping"]
+__all__ = ["Stopping", "unless_stopping"]
+
+T = TypeVar("T")
 
 
 class Stopping:
@@ -58,3 +62,35 @@ class Stopping:
             with self._lock:
                 if callback in self._callbacks:
                     self._callbacks.remove(callback)
+
+
+async def unless_stopping(
+    stopping: Stopping, work: Awaitable[T], given_up: Callable[[], Exception]
+) -> T:
+    """Await ``work`` in this thread's loop, cancelled if stopping begins meanwhile.
+
+    A sync with a parent that does not answer waits minutes (HTTP timeouts, back-off),
+    and its thread holds the process that long at exit. It is cancelled at its next
+    ``await``, an HTTP exchange or a back-off, never inside one of its transactions,
+    which have none: each is whole or absent, and a bundle sent without its receipt is
+    sent again next time (the parent answers with the receipt it gave).
+
+    Raises:
+        the exception ``given_up()`` makes, when the work was cancelled for stopping.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+
+    def interrupt() -> None:
+        # Called in the thread that stops the process; a loop closed already has
+        # nothing left to cancel.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(task.cancel)
+
+    with stopping.on_set(interrupt):
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not (task.cancelled() and stopping.is_set()):
+                raise
+    raise given_up()
